@@ -1,0 +1,109 @@
+"""The Bot: one object that holds the KB, the model and the index, and answers questions."""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from bot.config import Settings, load_settings
+from bot.corpus import documents, load_or_build
+from bot.embed import Embedder, SentenceEmbedder
+from bot.errors import BadQuestion
+from bot.kb import Entry, load_kb
+from bot.retrieve import Retriever
+
+MIN_CONFIDENCE = 0.5  # below this the question is treated as out of scope
+SURE = 0.8  # below this an in-scope answer is flagged as a possible mismatch, with alternatives
+GREETING = re.compile(r"^\s*(hi+|hello+|hey+|hiya|howdy|yo|good (morning|afternoon|evening)|thanks?( you)?|"
+                      r"thank you( so much)?|ty|cheers|bye|goodbye)[\s!.,:)]*$", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ufffd]")
+_WORDS = re.compile(r"[A-Za-z]{3,}")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    id: str
+    title: str
+    topics: list[str]
+    score: float | None  # ranking score; None for a related-entry link
+    url: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    kind: str  # "answer" | "out_of_scope" | "greeting"
+    in_scope: bool
+    confidence: float  # 0..1: calibrated probability that the KB answers the question
+    answers: list[Suggestion]  # ranked nearest entries (suggestions when out of scope)
+    message: str  # one-line text for the user: a caveat, the "not covered" reply or the greeting
+    entry: Entry | None = None  # the best entry when in scope
+    related: list[Suggestion] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        entry = data.pop("entry")
+        data["body"] = self.entry.body if self.entry else None
+        data["answer"] = None if entry is None else {
+            k: entry[k] for k in ("id", "title", "summary", "topics", "weeks", "body")
+        } | {"url": self.answers[0].url}
+        return data
+
+
+class Bot:
+    """Load once per process (~10 s for the model import), then call `ask` as often as you like."""
+
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None,
+                 progress: Callable[[int, int], None] | None = None, rebuild: bool = False) -> None:
+        self.settings = settings or load_settings()
+        self.kb = load_kb(self.settings.kb_dir)
+        self.embedder = embedder or SentenceEmbedder(self.settings.model, self.settings.torch_threads)
+        index = load_or_build(self.kb, self.embedder, self.settings.cache_dir, self.settings.index_backend,
+                              progress, force=rebuild)
+        self.retriever = Retriever(self.kb, documents(self.kb), index, self.embedder)
+
+    def url(self, entry_id: str) -> str:
+        return f"{self.settings.public_url.rstrip('/')}/?entry={entry_id}"
+
+    def suggestion(self, entry: Entry, score: float | None = None) -> Suggestion:
+        return Suggestion(entry.id, entry.title, list(entry.topics), None if score is None else round(score, 4),
+                          self.url(entry.id))
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
+        """Answer one question; raise BadQuestion for input that cannot be a question."""
+        question = check_question(question, self.settings.max_question_chars)
+        top_k = max(3, top_k or self.settings.top_k)
+        if GREETING.match(question):
+            return Answer(question, "greeting", False, 1.0, [], "Hello! Ask me about backprop math, e.g. "
+                          "“why is there a 1/m in dW but not in dZ?”")
+        ranking = self.retriever.rank(question)
+        answers = [self.suggestion(self.kb.get(h.entry_id), h.score) for h in ranking.hits[:top_k]]
+        confidence = round(ranking.confidence, 4)
+        if confidence < MIN_CONFIDENCE:
+            return Answer(question, "out_of_scope", False, confidence, answers,
+                          "This knowledge base does not cover that. It answers backprop-math questions from "
+                          f"the Deep Learning Specialization: {self.kb.covers or 'see the list of entries'}.")
+        best = self.kb.get(ranking.hits[0].entry_id)
+        related = [self.suggestion(self.kb.get(r)) for r in best.related]
+        message = "" if confidence >= SURE else "I am not sure this is what you asked; see also the other matches."
+        if not _WORDS.search(re.sub(r"\\[a-zA-Z]+|\b(np|dot|sum|axis|keepdims|True|None)\b", " ", question)):
+            message = ("Your question is only a formula or code; I matched it to the entry below. "
+                       "Add a sentence saying what you want to know for a better match.")
+        return Answer(question, "answer", True, confidence, answers, message, best, related)
+
+
+def check_question(question: str, max_chars: int) -> str:
+    """The question with its white space trimmed, or BadQuestion saying what is wrong and what to do."""
+    if not isinstance(question, str):
+        raise BadQuestion(f"the question must be text, got {type(question).__name__}")
+    question = question.strip()
+    if not question:
+        raise BadQuestion("the question is empty; type a question, e.g. “why is there no 1/m in dZ[L]?”")
+    if len(question) > max_chars:
+        raise BadQuestion(f"the question is {len(question):,} characters long; the limit is {max_chars:,}. "
+                          "Paste only the formula or the lines of code you are asking about")
+    junk = len(_CONTROL.findall(question))
+    if junk > max(2, len(question) // 50):
+        raise BadQuestion(f"the question contains {junk} control or undecodable characters (binary data?); "
+                          "type or paste plain text")
+    return question

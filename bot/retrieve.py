@@ -1,0 +1,97 @@
+"""Hybrid retrieval: dense similarity to each entry's title, summary and questions, plus BM25 on its text.
+
+The in-scope decision is calibrated on the KB itself: every question of every entry, held out in turn, is a
+positive example and every out-of-scope example a negative one; a logistic fit turns scores into a probability.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+
+from bot.corpus import OUT_OF_SCOPE, Doc
+from bot.embed import Embedder
+from bot.index import VectorIndex
+from bot.kb import KnowledgeBase
+from bot.notation import lexical_tokens, normalize
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG and chats on every index()
+LEXICAL_WEIGHT = 0.15  # share of the (max-normalised) BM25 score in the ranking score
+
+
+@dataclass(frozen=True)
+class Hit:
+    entry_id: str
+    score: float  # ranking score: dense + LEXICAL_WEIGHT * lexical
+    dense: float  # best cosine between the question and the entry's title, summary or questions
+    lexical: float  # BM25 on the entry's text, divided by the best entry's BM25 (0..1)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    hits: list[Hit]  # every entry, best first
+    out_of_scope: float  # best cosine to an out-of-scope example
+    confidence: float  # calibrated probability that the KB answers the question
+
+
+class Retriever:
+    def __init__(self, kb: KnowledgeBase, docs: list[Doc], index: VectorIndex, embedder: Embedder) -> None:
+        self.kb, self.docs, self.index, self.embedder = kb, docs, index, embedder
+        self._ids = [e.id for e in kb.entries]
+        position = {entry_id: i for i, entry_id in enumerate(self._ids)}
+        self._doc_entry = np.array([position.get(d.entry_id, -1) for d in docs])  # -1: out-of-scope example
+        self._bm25 = bm25s.BM25()
+        self._bm25.index([lexical_tokens(f"{e.title} {e.summary} {e.body}") or ["_"] for e in kb.entries],
+                         show_progress=False)
+        self._calibration = self._calibrate()
+
+    def rank(self, question: str) -> Ranking:
+        query = self.embedder.encode([normalize(question)])
+        scores, rows = self.index.search(query, len(self.index))
+        sims = np.empty(len(self.index), np.float32)
+        sims[rows[0]] = scores[0]
+        return self._rank(sims, self._lexical(question))
+
+    def _lexical(self, question: str) -> np.ndarray:
+        tokens = lexical_tokens(question)
+        raw = self._bm25.get_scores(tokens) if tokens else np.zeros(len(self._ids))
+        top = float(np.max(raw)) if len(raw) else 0.0
+        return np.asarray(raw / top if top > 0 else raw, dtype=np.float32)
+
+    def _rank(self, sims: np.ndarray, lexical: np.ndarray) -> Ranking:
+        dense = np.full(len(self._ids), -1.0, np.float32)
+        np.maximum.at(dense, self._doc_entry[self._doc_entry >= 0], sims[self._doc_entry >= 0])
+        oos = sims[self._doc_entry < 0]
+        out_of_scope = float(oos.max()) if oos.size else 0.0
+        combined = dense + LEXICAL_WEIGHT * lexical
+        order = np.argsort(-combined, kind="stable")
+        hits = [Hit(self._ids[i], float(combined[i]), float(dense[i]), float(lexical[i])) for i in order]
+        return Ranking(hits, out_of_scope, self._confidence(hits[0], out_of_scope) if hits else 0.0)
+
+    def _features(self, best: Hit, out_of_scope: float) -> np.ndarray:
+        return np.array([best.dense, best.dense - out_of_scope, best.lexical])
+
+    def _confidence(self, best: Hit, out_of_scope: float) -> float:
+        w, b = self._calibration
+        return float(1.0 / (1.0 + np.exp(-(self._features(best, out_of_scope) @ w + b))))
+
+    def _calibrate(self) -> tuple[np.ndarray, float]:
+        """Fit P(in scope) on held-out KB questions (positives) and out-of-scope examples (negatives)."""
+        vectors = self.index.vectors
+        held_out = [i for i, d in enumerate(self.docs) if d.kind in ("question", "out-of-scope")]
+        X, y = [], []
+        self._calibration = (np.zeros(3), 0.0)
+        for i in held_out:
+            sims = vectors @ vectors[i]
+            sims[i] = -1.0  # the question itself is not there when a student asks it
+            ranking = self._rank(sims, self._lexical(self.docs[i].text))
+            X.append(self._features(ranking.hits[0], ranking.out_of_scope))
+            y.append(self.docs[i].kind == "question")
+        if len(set(y)) < 2:  # no out-of-scope examples: fall back to a plain cosine threshold of 0.45
+            return np.array([20.0, 0.0, 0.0]), -9.0
+        from sklearn.linear_model import LogisticRegression  # already imported by sentence-transformers
+
+        model = LogisticRegression(class_weight="balanced", C=10.0).fit(np.array(X), np.array(y))
+        return model.coef_[0], float(model.intercept_[0])
