@@ -119,10 +119,13 @@ def _ask_jsonl(args: argparse.Namespace) -> int:
             continue
         try:
             row = json.loads(line)
-            question = row["question"] if isinstance(row, dict) else None
+            question = row.get("question") if isinstance(row, dict) else None
             if not isinstance(question, str):
                 raise ValueError("expected an object with a string field 'question'")
             out = bot.ask(question, args.top_k).to_dict()
+        except json.JSONDecodeError as exc:
+            out = {"line": number, "error": f"not valid JSON ({exc.msg} at column {exc.colno}); "
+                                            "write one object per line, like {\"question\": \"...\"}"}
         except (ValueError, BadQuestion) as exc:
             out = {"line": number, "error": str(exc)}
         print(json.dumps(out, ensure_ascii=False), flush=True)

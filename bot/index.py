@@ -67,7 +67,7 @@ class VectorIndex:
             vectors = np.load(folder / "vectors.npy", allow_pickle=False)
         except FileNotFoundError as exc:
             raise ValueError(f"missing {Path(exc.filename).name}") from None
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # ValueError covers bad JSON, bad UTF-8 and a non-.npy file
             raise ValueError(f"unreadable: {exc}") from None
         if not isinstance(manifest, dict):
             raise ValueError("manifest.json is not an object")

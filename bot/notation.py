@@ -10,7 +10,7 @@ _REWRITES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\\(?:mathcal|mathbf|boldsymbol|text|mathrm|operatorname)\s*\{([^{}]*)\}"), r"\1"),
     (re.compile(r"\\(?:cdot|times|odot|circ|ast)"), " * "),
     (re.compile(r"\\sigma"), "sigmoid"),
-    (re.compile(r"\\(?:top|intercal)|\^\s*\{?\s*T\s*\}?"), ".T"),
+    (re.compile(r"\^?\s*\{?\\(?:top|intercal)\}?|\^\s*\{?\s*T\s*\}?"), ".T"),
     (re.compile(r"np\.transpose\(\s*(\w+)\s*\)|(\w+)\.transpose\(\)"), lambda m: f"{m[1] or m[2]}.T"),  # type: ignore[list-item]
     (re.compile(r"\$+|\\[()\[\]]"), " "),
     # layer superscripts: ^{[2]}, ^[2], _{[2]}, [2] all become [2]

@@ -1,0 +1,82 @@
+"""Bot.ask on the fixture KB with the fake embedder: the logic around retrieval, not the model's quality."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.answer import Bot, check_question
+from bot.errors import BadQuestion
+
+
+def test_answers_with_the_matching_entry(fake_bot: Bot) -> None:
+    answer = fake_bot.ask("where does the 1/m in dW come from")
+    assert answer.kind == "answer" and answer.in_scope
+    assert answer.entry is not None and answer.entry.id == "one-over-m"
+    assert answer.answers[0].url == "http://localhost:8501/?entry=one-over-m"
+
+
+def test_related_entries_come_with_the_answer(fake_bot: Bot) -> None:
+    answer = fake_bot.ask("why does dW have the same shape as W")
+    assert [r.id for r in answer.related] == ["one-over-m"]
+
+
+def test_out_of_scope_is_declined_with_suggestions_and_coverage(fake_bot: Bot) -> None:
+    answer = fake_bot.ask("tell me a joke please")
+    assert answer.kind == "out_of_scope" and not answer.in_scope and answer.entry is None
+    assert answer.message.startswith("This knowledge base does not cover that.")
+    assert "the cost, the 1/m, shapes and ReLU" in answer.message
+    assert len(answer.answers) == 3
+
+
+@pytest.mark.parametrize("greeting", ["hello", "Hi!", "hey", "thanks", "Good morning.", "thank you so much"])
+def test_greeting_gets_a_friendly_line(fake_bot: Bot, greeting: str) -> None:
+    answer = fake_bot.ask(greeting)
+    assert answer.kind == "greeting" and not answer.in_scope and answer.message.startswith("Hello!")
+
+
+def test_at_least_three_ranked_answers_even_if_fewer_asked(fake_bot: Bot) -> None:
+    assert len(fake_bot.ask("relu derivative", top_k=1).answers) == 3
+    assert len(fake_bot.ask("relu derivative", top_k=4).answers) == 4
+
+
+def test_formula_only_question_is_answered_with_a_note(fake_bot: Bot) -> None:
+    answer = fake_bot.ask("dZ[Z <= 0] = 0")
+    assert answer.in_scope and "only a formula or code" in answer.message
+
+
+def test_json_has_the_documented_fields(fake_bot: Bot) -> None:
+    data = fake_bot.ask("relu derivative at zero").to_dict()
+    assert {"question", "in_scope", "confidence", "answers", "body", "answer", "message", "kind"} <= set(data)
+    assert 0.0 <= data["confidence"] <= 1.0
+    assert set(data["answers"][0]) == {"id", "title", "topics", "score", "url"}
+    assert data["body"] == data["answer"]["body"] and data["answer"]["id"] == "relu-derivative"
+
+
+BAD = [
+    ("", "the question is empty"),
+    ("   \n\t ", "the question is empty"),
+    ("x" * 5000, "the question is 5,000 characters long; the limit is 4,000"),
+    ("\x00\x01\x02\x03binary\x04\x05", "control or undecodable characters"),
+    (42, "the question must be text, got int"),
+]
+
+
+@pytest.mark.parametrize("question, message", BAD, ids=["empty", "blank", "huge", "binary", "not-text"])
+def test_bad_questions_are_refused_with_what_to_do(fake_bot: Bot, question: str, message: str) -> None:
+    with pytest.raises(BadQuestion, match=message):
+        fake_bot.ask(question)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=300))
+def test_any_text_is_answered_or_refused_never_crashes(fake_bot: Bot, text: str) -> None:
+    try:
+        answer = fake_bot.ask(text)
+    except BadQuestion:
+        return
+    assert answer.kind in {"answer", "out_of_scope", "greeting"} and 0.0 <= answer.confidence <= 1.0
+
+
+def test_check_question_trims_white_space() -> None:
+    assert check_question("  why 1/m?  \n", 100) == "why 1/m?"

@@ -1,0 +1,90 @@
+"""The command line as a user sees it: output, exit codes and messages (the model is the fake one here)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot import cli
+from bot.answer import Bot
+from bot.config import ROOT
+
+
+@pytest.fixture
+def use_fake_bot(fake_bot: Bot, kb_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Bot:
+    monkeypatch.setattr(cli, "_bot", lambda **_: fake_bot)
+    monkeypatch.setenv("BOT_KB_DIR", str(kb_dir))
+    return fake_bot
+
+
+def test_ask_prints_a_readable_answer(use_fake_bot: Bot, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["ask", "derivative of relu at zero"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# The derivative of ReLU") and "Related:" in out and "[shapes]" in out
+
+
+def test_ask_json_is_one_object_with_the_schema(use_fake_bot: Bot, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["ask", "--json", "what shape is dW"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["question"] == "what shape is dW" and isinstance(data["in_scope"], bool)
+    assert 0 <= data["confidence"] <= 1 and len(data["answers"]) >= 3
+    assert {"id", "title", "topics", "score", "url"} == set(data["answers"][0]) and data["body"]
+
+
+def test_ask_jsonl_answers_in_order_and_reports_bad_lines(use_fake_bot: Bot, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"question": "relu derivative"}\nnot json\n{"question": ""}\n{"q": 1}\n'
+                    '{"question": "shape of db"}\n')
+    assert cli.main(["ask", "--jsonl", str(path)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r.get("question") for r in rows] == ["relu derivative", None, None, None, "shape of db"]
+    assert [r.get("line") for r in rows[1:4]] == [2, 3, 4]
+    assert "empty" in rows[2]["error"] and "question" in rows[3]["error"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["ask", ""], "Error: the question is empty"),
+    (["ask", "x" * 100_000], "Error: the question is 100,000 characters long"),
+    (["ask"], "Error: no question given"),
+])
+def test_ask_usage_errors_exit_2_before_loading_the_model(args: list[str], message: str,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(cli, "_bot", lambda **_: pytest.fail("the model must not load for a usage error"))
+    assert cli.main(args) == 2
+    assert capsys.readouterr().err.startswith(message)
+
+
+def test_validate_lists_problems_and_exits_1(kb_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("BOT_KB_DIR", str(kb_dir))
+    (kb_dir / "shapes.md").write_text((kb_dir / "shapes.md").read_text().replace("[shapes]", "[shapez]"))
+    assert cli.main(["validate"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all("shape" in line for line in lines)
+
+
+def test_eval_prints_every_metric(use_fake_bot: Bot, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "set.jsonl"
+    path.write_text('{"question": "relu slope", "topics": ["relu"]}\n{"question": "tell a joke", "topics": []}\n')
+    assert cli.main(["eval", str(path)]) == 0
+    out = capsys.readouterr().out
+    for name in ("top1", "recall@3", "mrr", "oos_rejection", "false_rejection"):
+        assert name in out
+
+
+def test_list_shows_every_entry(use_fake_bot: Bot, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["list"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == len(use_fake_bot.kb.entries)
+
+
+@pytest.mark.parametrize("stdin", [b"", b"\x00\x01\x02\x03\x04\x05\xff\xfe junk"])
+def test_real_process_exits_2_without_a_traceback(stdin: bytes) -> None:
+    run = subprocess.run([sys.executable, "-m", "bot", "ask", "-"], input=stdin, capture_output=True, cwd=ROOT,
+                         timeout=60)
+    assert run.returncode == 2
+    assert run.stderr.decode().startswith("Error: ") and b"Traceback" not in run.stderr

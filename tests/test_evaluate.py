@@ -1,0 +1,42 @@
+"""Evaluation metrics on a toy set, checked against numbers worked out by hand."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.answer import Answer, Suggestion
+from bot.evaluate import Case, evaluate, read_cases
+from bot.kb import load_kb
+from tests.conftest import FIXTURE_KB
+
+
+def canned(ranked: list[str], in_scope: bool = True) -> Answer:
+    answers = [Suggestion(i, i, [], 1.0, "") for i in ranked]
+    return Answer("q", "answer" if in_scope else "out_of_scope", in_scope, 0.9 if in_scope else 0.1, answers, "")
+
+
+def test_metrics_match_a_hand_computation() -> None:
+    # fixture topics: loss-vs-cost={cost}, one-over-m={one-over-m, cost}, shapes={shapes}, relu-derivative={relu}
+    replies = {
+        "a": canned(["shapes", "relu-derivative", "loss-vs-cost"]),  # wants shapes: rank 1
+        "b": canned(["relu-derivative", "shapes", "one-over-m"]),  # wants cost: rank 3 (one-over-m has 'cost')
+        "c": canned(["loss-vs-cost", "one-over-m", "shapes"], in_scope=False),  # wants relu: absent, declined
+        "d": canned(["relu-derivative", "shapes", "loss-vs-cost"], in_scope=False),  # out of scope, declined
+        "e": canned(["shapes", "one-over-m", "relu-derivative"]),  # out of scope, answered
+    }
+    cases = [Case("a", frozenset({"shapes"})), Case("b", frozenset({"cost"})), Case("c", frozenset({"relu"})),
+             Case("d", frozenset()), Case("e", frozenset())]
+    report = evaluate(cases, replies.__getitem__, load_kb(FIXTURE_KB))
+    assert report.metrics() == pytest.approx({
+        "top1": 1 / 3, "recall@3": 2 / 3, "mrr": (1 + 1 / 3 + 0) / 3, "oos_rejection": 1 / 2, "false_rejection": 1 / 3,
+    })
+    assert len(report.misses) == 3  # b (rank 3), c (declined), e (answered out of scope)
+
+
+def test_read_cases_names_the_bad_line(tmp_path: Path) -> None:
+    path = tmp_path / "set.jsonl"
+    path.write_text(json.dumps({"question": "q", "topics": []}) + "\n\n{oops\n")
+    with pytest.raises(ValueError, match=r"set.jsonl:3: expected"):
+        read_cases(path)
