@@ -69,6 +69,12 @@ class Bot:
         return Suggestion(entry.id, entry.title, list(entry.topics), None if score is None else round(score, 4),
                           self.url(entry.id))
 
+    def answer_for(self, entry_id: str) -> Answer:
+        """The answer a permalink shows: that entry, as if it had been asked; EntryNotFound if no such id."""
+        entry = self.kb.get(entry_id)
+        return Answer(entry.title, "answer", True, 1.0, [self.suggestion(entry, 1.0)], "", entry,
+                      [self.suggestion(self.kb.get(r)) for r in entry.related])
+
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """Answer one question; raise BadQuestion for input that cannot be a question."""
         question = check_question(question, self.settings.max_question_chars)

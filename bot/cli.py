@@ -53,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("-k", "--top-k", type=int, default=None, help="ranked answers to return (default: 3)")
     ask.set_defaults(run=_ask)
 
-    build = sub.add_parser("build", help="(re)build the index from kb/")
+    build = sub.add_parser("build", help="(re)build the index from kb/, with a progress bar")
+    build.add_argument("--if-stale", action="store_true", help="only when the KB or the model changed")
     build.set_defaults(run=_build)
     validate = sub.add_parser("validate", help="check every KB file; one line per problem")
     validate.set_defaults(run=_validate)
@@ -152,9 +153,9 @@ def _render(answer: Any) -> str:
 
 def _build(args: argparse.Namespace) -> int:
     start = time.perf_counter()
-    bot = _bot(progress=True, rebuild=True)
-    print(f"indexed {len(bot.kb.entries)} entries ({len(bot.retriever.docs)} texts) with {bot.embedder.name} "
-          f"into {bot.settings.cache_dir} in {time.perf_counter() - start:.1f} s")
+    bot = _bot(progress=True, rebuild=not args.if_stale)
+    print(f"index ready: {len(bot.kb.entries)} entries ({len(bot.retriever.docs)} texts), model {bot.embedder.name}, "
+          f"in {bot.settings.cache_dir} ({time.perf_counter() - start:.1f} s)")
     return 0
 
 

@@ -77,11 +77,14 @@ def _read(kb_dir: Path) -> tuple[KnowledgeBase, list[str]]:
     files = sorted(kb_dir.glob("*.md"))
     if not files:
         problems.append(f"{_show(kb_dir)}: no entries (*.md) found; add at least one entry file")
+    unreadable: set[str] = set()  # their ids are unknown, but links to them are not the problem to report
     for path in files:
         entry = _read_entry(path, topics, problems)
         if entry is not None:
             entries.append(entry)
-    _check_across(entries, topics, kb_dir, problems)
+        else:
+            unreadable.add(path.stem)
+    _check_across(entries, topics, kb_dir, problems, unreadable)
     kb = KnowledgeBase(tuple(entries), topics, covers, out_of_scope, _hash(kb_dir, files))
     return kb, problems
 
@@ -149,9 +152,9 @@ def _read_entry(path: Path, topics: dict[str, str], problems: list[str]) -> Entr
     try:
         post = frontmatter.loads(text)
     except yaml.YAMLError as exc:
-        # +1: the YAML starts on the line after the opening '---'
+        # python-frontmatter hands PyYAML the text from the opening '---' line's newline on, so +1 gives the file line
         mark = getattr(exc, "problem_mark", None)
-        line = f" at line {mark.line + 2}" if mark is not None else ""
+        line = f" at line {mark.line + 1}" if mark is not None else ""
         problems.append(f"{where}: malformed front matter{line} ({getattr(exc, 'problem', exc)}); "
                         "quote values that contain ': ' and questions with single quotes")
         return None
@@ -202,7 +205,8 @@ def _read_entry(path: Path, topics: dict[str, str], problems: list[str]) -> Entr
     )
 
 
-def _check_across(entries: list[Entry], topics: dict[str, str], kb_dir: Path, problems: list[str]) -> None:
+def _check_across(entries: list[Entry], topics: dict[str, str], kb_dir: Path, problems: list[str],
+                  unreadable: set[str]) -> None:
     seen: dict[str, Entry] = {}
     for entry in entries:
         if entry.id in seen:
@@ -214,7 +218,7 @@ def _check_across(entries: list[Entry], topics: dict[str, str], kb_dir: Path, pr
         for rel in entry.related:
             if rel == entry.id:
                 problems.append(f"{_show(entry.path)}: field 'related': links to itself; remove {rel!r}")
-            elif rel not in seen:
+            elif rel not in seen and rel not in unreadable:
                 close = difflib.get_close_matches(rel, list(seen), n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 problems.append(f"{_show(entry.path)}: field 'related': no entry has id {rel!r}{hint}; fix the link")
@@ -224,7 +228,7 @@ def _check_across(entries: list[Entry], topics: dict[str, str], kb_dir: Path, pr
                 problems.append(f"{_show(entry.path)}: field 'questions': {question!r} is also a question of "
                                 f"{owner[key]!r}; keep it in the entry that answers it best")
             owner.setdefault(key, entry.id)
-    if entries:
+    if entries and not unreadable:
         covered = {t for e in entries for t in e.topics}
         for topic in topics:
             if topic not in covered:

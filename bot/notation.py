@@ -6,22 +6,23 @@ import re
 # Ordered: LaTeX first (it contains the other forms), then layer superscripts, then operators.
 _REWRITES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\\(?:d?frac|tfrac)\s*\{\s*1\s*\}\s*\{\s*m\s*\}"), " 1/m "),
+    (re.compile(r"\$+|\\[()\[\]]"), " "),
     (re.compile(r"\\(?:partial|mathrm\{d\}|,|;|!|left|right|big|Big|bigg|Bigg)"), " "),
     (re.compile(r"\\(?:mathcal|mathbf|boldsymbol|text|mathrm|operatorname)\s*\{([^{}]*)\}"), r"\1"),
     (re.compile(r"\\(?:cdot|times|odot|circ|ast)"), " * "),
     (re.compile(r"\\sigma"), "sigmoid"),
     (re.compile(r"\^?\s*\{?\\(?:top|intercal)\}?|\^\s*\{?\s*T\s*\}?"), ".T"),
     (re.compile(r"np\.transpose\(\s*(\w+)\s*\)|(\w+)\.transpose\(\)"), lambda m: f"{m[1] or m[2]}.T"),  # type: ignore[list-item]
-    (re.compile(r"\$+|\\[()\[\]]"), " "),
     # layer superscripts: ^{[2]}, ^[2], _{[2]}, [2] all become [2]
-    (re.compile(r"[\^_]?\{?\[\s*(\d+|[lL](?:\s*[-+]\s*1)?)\s*\](T?)\}?"),
-     lambda m: f"[{m[1].replace(' ', '')}]" + (".T" if m[2] else "")),  # type: ignore[list-item]
+    (re.compile(r"[\^_]?(?:\{\s*\[\s*(\d+|[lL](?:\s*[-+]\s*1)?)\s*\](T?)\s*\}|\[\s*(\d+|[lL](?:\s*[-+]\s*1)?)\s*\](T?))"),
+     lambda m: f"[{(m[1] or m[3]).replace(' ', '')}]" + (".T" if (m[2] or m[4]) else "")),  # type: ignore[list-item]
     (re.compile(r"\b(d?[zaw])(?=\[)"), lambda m: _var(m[1])),  # type: ignore[list-item]
     # dZ2, dW1, A1, Z2, b2 (a single digit glued to a course variable) become dZ[2], dW[1], A[1], ...
     (re.compile(r"\b(d?[ZzAaWwBb])_?(\d)\b"), lambda m: f"{_var(m[1])}[{m[2]}]"),  # type: ignore[list-item]
     (re.compile(r"\b(d?[ZAW])L\b"), lambda m: f"{m[1]}[L]"),  # type: ignore[list-item]
     (re.compile(r"\(\s*1\s*\.?\s*/\s*m\s*\)|\b1\s*\.?\s*/\s*m\b|\bone\s+over\s+m\b"), " 1/m "),
     (re.compile(r"\bd([AaZz])_prev\b"), r"dA[l-1]"),
+    (re.compile(r"\ba\s+minus\s+y\b", re.IGNORECASE), "A - Y"),
 ]
 
 
@@ -52,11 +53,17 @@ _TOKENS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bd([ZAWb])\b"), r" d\1 "),
 ]
 _WORD = re.compile(r"[a-z0-9_]+")
+# Function words and question words: they carry no topic, and BM25 would otherwise reward long bodies for them.
+STOPWORDS = frozenset(
+    "a an and are as at be but by for if in into is it no not of on or such that the their then there these they "
+    "this to was will with how why what does do doesnt dont did come have has i im my we our you your me can should "
+    "would get so just also when where which who its isnt arent please someone explain mean means use used".split()
+)
 
 
 def lexical_tokens(text: str) -> list[str]:
-    """Lower-case word tokens of the normalised text, with formula tokens made explicit."""
+    """Lower-case word tokens of the normalised text, formula tokens made explicit, stop words dropped."""
     text = normalize(text)
     for pattern, repl in _TOKENS:
         text = pattern.sub(repl, text)
-    return _WORD.findall(text.lower())
+    return [t for t in _WORD.findall(text.lower()) if t not in STOPWORDS]

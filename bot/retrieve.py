@@ -18,14 +18,16 @@ from bot.kb import KnowledgeBase
 from bot.notation import lexical_tokens, normalize
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG and chats on every index()
-LEXICAL_WEIGHT = 0.15  # share of the (max-normalised) BM25 score in the ranking score
+# Both chosen by leave-one-out on the KB's own questions (bench/loo.py), never on an evaluation set.
+LEXICAL_WEIGHT = 0.3  # share of the (max-normalised) BM25 score in the ranking score
+SECOND_WEIGHT = 0.3  # share of an entry's second-best matching text: two phrasings agreeing beat one fluke
 
 
 @dataclass(frozen=True)
 class Hit:
     entry_id: str
     score: float  # ranking score: dense + LEXICAL_WEIGHT * lexical
-    dense: float  # best cosine between the question and the entry's title, summary or questions
+    dense: float  # cosine to the entry's best-matching text (title, summary or question), blended with its second best
     lexical: float  # BM25 on the entry's text, divided by the best entry's BM25 (0..1)
 
 
@@ -42,9 +44,11 @@ class Retriever:
         self._ids = [e.id for e in kb.entries]
         position = {entry_id: i for i, entry_id in enumerate(self._ids)}
         self._doc_entry = np.array([position.get(d.entry_id, -1) for d in docs])  # -1: out-of-scope example
+        self._rows = [np.flatnonzero(self._doc_entry == i) for i in range(len(self._ids))]
         self._bm25 = bm25s.BM25()
-        self._bm25.index([lexical_tokens(f"{e.title} {e.summary} {e.body}") or ["_"] for e in kb.entries],
-                         show_progress=False)
+        # title and summary count twice: they say what the entry answers; the body also mentions neighbours
+        self._bm25.index([lexical_tokens(f"{e.title} {e.title} {e.summary} {e.summary} {e.body}") or ["_"]
+                          for e in kb.entries], show_progress=False)
         self._calibration = self._calibrate()
 
     def rank(self, question: str) -> Ranking:
@@ -61,8 +65,7 @@ class Retriever:
         return np.asarray(raw / top if top > 0 else raw, dtype=np.float32)
 
     def _rank(self, sims: np.ndarray, lexical: np.ndarray) -> Ranking:
-        dense = np.full(len(self._ids), -1.0, np.float32)
-        np.maximum.at(dense, self._doc_entry[self._doc_entry >= 0], sims[self._doc_entry >= 0])
+        dense = np.array([_best_two(sims[rows]) for rows in self._rows], np.float32)
         oos = sims[self._doc_entry < 0]
         out_of_scope = float(oos.max()) if oos.size else 0.0
         combined = dense + LEXICAL_WEIGHT * lexical
@@ -95,3 +98,11 @@ class Retriever:
 
         model = LogisticRegression(class_weight="balanced", C=10.0).fit(np.array(X), np.array(y))
         return model.coef_[0], float(model.intercept_[0])
+
+
+def _best_two(sims: np.ndarray) -> float:
+    """The best similarity, blended with the second best (every entry has a title and a summary, so >= 2)."""
+    if len(sims) < 2:
+        return float(sims.max()) if len(sims) else -1.0
+    second, first = np.partition(sims, len(sims) - 2)[-2:]
+    return float((1 - SECOND_WEIGHT) * first + SECOND_WEIGHT * second)

@@ -47,14 +47,14 @@ BROKEN = [
     ("shapes.md", "topics: [shapes]", "topics: shapes",
      "shapes.md: field 'topics': must be a list of non-empty strings, like [a, b]"),
     ("shapes.md", "title: Shapes of the gradients", "title: Shapes: of the gradients",
-     "shapes.md: malformed front matter at line 3 (mapping values are not allowed here); "
+     "shapes.md: malformed front matter at line 3 (mapping values are not allowed in this context); "
      "quote values that contain ': ' and questions with single quotes"),
     ("shapes.md", "---\nid: shapes", "id: shapes",
      "shapes.md: no front matter; start the file with a '---' line, the YAML fields, and '---'"),
     ("shapes.md", "**Short answer.** $dW^{[l]}$ is $(n^{[l]}, n^{[l-1]})$, like $W^{[l]}$.", "",
      "shapes.md: body: empty; write the explanation below the closing '---'"),
     ("relu-derivative.md", "  - 'ReLU slope'", "  - 'what shape is dW'",
-     "relu-derivative.md: field 'questions': 'what shape is dW' is also a question of 'shapes'; "
+     "shapes.md: field 'questions': 'what shape is dW' is also a question of 'relu-derivative'; "
      "keep it in the entry that answers it best"),
 ]
 
@@ -71,6 +71,12 @@ def test_duplicate_id_is_reported(kb_dir: Path) -> None:
     edit(kb_dir, "shapes-copy.md", "id: shapes-copy", "id: shapes")
     problems = [p.replace(str(kb_dir) + "/", "") for p in validate_kb(kb_dir)]
     assert any(p.startswith("shapes.md: field 'id': duplicate id 'shapes'") for p in problems)
+
+
+def test_a_malformed_file_is_one_problem_not_a_cascade_of_broken_links(kb_dir: Path) -> None:
+    edit(kb_dir, "shapes.md", "title: Shapes of the gradients", "title: Shapes: of the gradients")
+    problems = validate_kb(kb_dir)
+    assert len(problems) == 1 and "malformed front matter" in problems[0]
 
 
 def test_uncovered_topic_is_reported(kb_dir: Path) -> None:

@@ -17,7 +17,7 @@ def test_layer_superscripts_are_one_form(variant: str) -> None:
 
 @pytest.mark.parametrize("variant", ["1/m", "(1/m)", "1./m", "1 / m", r"\frac{1}{m}", r"\dfrac{1}{m}", "one over m"])
 def test_one_over_m_is_one_token(variant: str) -> None:
-    assert lexical_tokens(f"why {variant} in dW") == ["why", "one_over_m", "in", "dw"]
+    assert lexical_tokens(f"why {variant} in dW") == ["one_over_m", "dw"]
 
 
 @pytest.mark.parametrize("variant", ["W.T", "W^T", "W^{T}", r"W^\top", "np.transpose(W)", "W.transpose()"])

@@ -1,0 +1,77 @@
+"""Latency benchmark: cold start split by phase, warm ask p50/p95, and the bare model.encode floor.
+
+    .venv/bin/python bench/bench_ask.py [--n 200]
+
+Run it in a fresh process (it times the imports). The questions are the KB's own phrasings, so the numbers
+do not depend on any evaluation set.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200, help="questions to time (default: 200)")
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    import sentence_transformers  # noqa: F401  the ~10 s import every process pays once
+
+    from bot.answer import Bot
+    from bot.config import load_settings
+    from bot.corpus import documents, load_or_build
+    from bot.embed import SentenceEmbedder
+    from bot.kb import load_kb
+    from bot.notation import normalize
+    from bot.retrieve import Retriever
+
+    t1 = time.perf_counter()
+    settings = load_settings()
+    embedder = SentenceEmbedder(settings.model, settings.torch_threads)
+    t2 = time.perf_counter()
+    kb = load_kb(settings.kb_dir)
+    index = load_or_build(kb, embedder, settings.cache_dir, settings.index_backend)
+    t3 = time.perf_counter()
+    Retriever(kb, documents(kb), index, embedder)
+    t4 = time.perf_counter()
+    build_start = time.perf_counter()
+    load_or_build(kb, embedder, Path("/tmp/bench-index-rebuild"), force=True)
+    build = time.perf_counter() - build_start
+    bot = Bot(settings, embedder=embedder)
+
+    questions = [q for e in kb.entries for q in e.questions][: args.n]
+    for q in questions[:10]:  # warm-up: first calls allocate
+        bot.ask(q)
+    ask_ms, encode_ms = [], []
+    for q in questions:
+        start = time.perf_counter()
+        bot.ask(q)
+        ask_ms.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        embedder.encode([normalize(q)])
+        encode_ms.append((time.perf_counter() - start) * 1000)
+
+    print(f"cold start: imports {t1 - t0:.2f} s, model load {t2 - t1:.2f} s, "
+          f"KB + index load {t3 - t2:.2f} s, retriever + calibration {t4 - t3:.2f} s")
+    print(f"index build from scratch ({len(index)} texts): {build:.2f} s")
+    print(f"warm ask over {len(questions)} questions: p50 {statistics.median(ask_ms):.1f} ms, "
+          f"p95 {percentile(ask_ms, 95):.1f} ms")
+    print(f"bare model.encode, same questions:  p50 {statistics.median(encode_ms):.1f} ms, "
+          f"p95 {percentile(encode_ms, 95):.1f} ms")
+    print(f"ratio ask/encode p50: {statistics.median(ask_ms) / statistics.median(encode_ms):.2f} (target <= 1.5)")
+
+
+if __name__ == "__main__":
+    main()
