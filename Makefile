@@ -26,7 +26,7 @@ run: $(BIN)/.installed
 		--server.headless true --browser.gatherUsageStats false
 
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 build: $(BIN)/.installed
 	$(BIN)/python -m bot build

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense similarity to each entry's title, summary and questions, plus BM25 on its text.
+"""Hybrid retrieval: dense similarity to each entry's texts and to their centroid, plus BM25 on the entry's text.
 
 The in-scope decision is calibrated on the KB itself: every question of every entry, held out in turn, is a
 positive example and every out-of-scope example a negative one; a logistic fit turns scores into a probability.
@@ -21,13 +21,14 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG 
 # Both chosen by leave-one-out on the KB's own questions (bench/loo.py), never on an evaluation set.
 LEXICAL_WEIGHT = 0.3  # share of the (max-normalised) BM25 score in the ranking score
 SECOND_WEIGHT = 0.3  # share of an entry's second-best matching text: two phrasings agreeing beat one fluke
+CENTROID_WEIGHT = 0.7  # share of the cosine to the mean of the entry's texts (a prototype of what it answers)
 
 
 @dataclass(frozen=True)
 class Hit:
     entry_id: str
     score: float  # ranking score: dense + LEXICAL_WEIGHT * lexical
-    dense: float  # cosine to the entry's best-matching text (title, summary or question), blended with its second best
+    dense: float  # cosine to the entry's best two texts (title, summary, questions) blended with that to their centroid
     lexical: float  # BM25 on the entry's text, divided by the best entry's BM25 (0..1)
 
 
@@ -45,6 +46,7 @@ class Retriever:
         position = {entry_id: i for i, entry_id in enumerate(self._ids)}
         self._doc_entry = np.array([position.get(d.entry_id, -1) for d in docs])  # -1: out-of-scope example
         self._rows = [np.flatnonzero(self._doc_entry == i) for i in range(len(self._ids))]
+        self._sums = np.array([index.vectors[rows].sum(axis=0) for rows in self._rows])  # (n_entries, dim)
         self._bm25 = bm25s.BM25()
         # title and summary count twice: they say what the entry answers; the body also mentions neighbours
         self._bm25.index([lexical_tokens(f"{e.title} {e.title} {e.summary} {e.summary} {e.body}") or ["_"]
@@ -56,7 +58,7 @@ class Retriever:
         scores, rows = self.index.search(query, len(self.index))
         sims = np.empty(len(self.index), np.float32)
         sims[rows[0]] = scores[0]
-        return self._rank(sims, self._lexical(question))
+        return self._rank(query[0], sims, self._lexical(question))
 
     def _lexical(self, question: str) -> np.ndarray:
         tokens = lexical_tokens(question)
@@ -64,8 +66,15 @@ class Retriever:
         top = float(np.max(raw)) if len(raw) else 0.0
         return np.asarray(raw / top if top > 0 else raw, dtype=np.float32)
 
-    def _rank(self, sims: np.ndarray, lexical: np.ndarray) -> Ranking:
-        dense = np.array([_best_two(sims[rows]) for rows in self._rows], np.float32)
+    def _rank(self, query: np.ndarray, sims: np.ndarray, lexical: np.ndarray, held_out: int | None = None) -> Ranking:
+        """Score every entry; `held_out` is a document left out of its entry's centroid (for calibration)."""
+        sums = self._sums
+        if held_out is not None and self._doc_entry[held_out] >= 0:
+            sums = sums.copy()
+            sums[self._doc_entry[held_out]] -= self.index.vectors[held_out]
+        centroid = (sums @ query) / np.linalg.norm(sums, axis=1)
+        best = np.array([_best_two(sims[rows]) for rows in self._rows])
+        dense = ((1 - CENTROID_WEIGHT) * best + CENTROID_WEIGHT * centroid).astype(np.float32)
         oos = sims[self._doc_entry < 0]
         out_of_scope = float(oos.max()) if oos.size else 0.0
         combined = dense + LEXICAL_WEIGHT * lexical
@@ -89,7 +98,7 @@ class Retriever:
         for i in held_out:
             sims = vectors @ vectors[i]
             sims[i] = -1.0  # the question itself is not there when a student asks it
-            ranking = self._rank(sims, self._lexical(self.docs[i].text))
+            ranking = self._rank(vectors[i], sims, self._lexical(self.docs[i].text), held_out=i)
             X.append(self._features(ranking.hits[0], ranking.out_of_scope))
             y.append(self.docs[i].kind == "question")
         if len(set(y)) < 2:  # no out-of-scope examples: fall back to a plain cosine threshold of 0.45
