@@ -11,12 +11,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import retrieve  # noqa: E402
-from bot.answer import Bot  # noqa: E402
+from bot import retrieve
+from bot.answer import Bot
 
 
 def main() -> None:

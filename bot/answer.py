@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from bot.config import Settings, load_settings
 from bot.corpus import documents, load_or_build
@@ -17,6 +18,7 @@ SURE = 0.8  # below this an in-scope answer is flagged as a possible mismatch, w
 GREETING = re.compile(r"^\s*(hi+|hello+|hey+|hiya|howdy|yo|good (morning|afternoon|evening)|thanks?( you)?|"
                       r"thank you( so much)?|ty|cheers|bye|goodbye)[\s!.,:)]*$", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ufffd]")
+_CODE = re.compile(r"\\[a-zA-Z]+|\w+\(|\.\w+|\b\w*[\d_]\w*\b|\b(?:np|True|False|None|keepdims|axis)\b")
 _WORDS = re.compile(r"[A-Za-z]{3,}")
 
 
@@ -92,7 +94,7 @@ class Bot:
         best = self.kb.get(ranking.hits[0].entry_id)
         related = [self.suggestion(self.kb.get(r)) for r in best.related]
         message = "" if confidence >= SURE else "I am not sure this is what you asked; see also the other matches."
-        if not _WORDS.search(re.sub(r"\\[a-zA-Z]+|\b(np|dot|sum|axis|keepdims|True|None)\b", " ", question)):
+        if not _WORDS.search(_CODE.sub(" ", question)):
             message = ("Your question is only a formula or code; I matched it to the entry below. "
                        "Add a sentence saying what you want to know for a better match.")
         return Answer(question, "answer", True, confidence, answers, message, best, related)

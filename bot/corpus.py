@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -56,7 +56,7 @@ def load_or_build(kb: KnowledgeBase, embedder: Embedder, cache_dir: Path, backen
                 log.warning("warning: index in %s is unusable (%s); rebuilding it", cache_dir, exc)
     index = VectorIndex(_embed([normalize(d.text) for d in docs], embedder, progress), backend)
     manifest = {**expected, "package_version": __version__,
-                "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
     try:
         index.save(cache_dir, manifest)
     except OSError as exc:  # a read-only checkout still answers; it just rebuilds next start

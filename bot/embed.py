@@ -50,8 +50,11 @@ class SentenceEmbedder:
             local = "a local folder" if Path(where).exists() else "not a local folder, and hub downloads are off"
             raise ConfigError(f"cannot load embedding model {model!r} ({local}): {exc}. "
                               "Set BOT_MODEL to a sentence-transformers model folder, or unset it") from None
+        dim = self._model.get_embedding_dimension()
+        if not dim:
+            raise ConfigError(f"model {model!r} does not report an embedding dimension; use a sentence-embedding model")
         self.name = model
-        self.dim = int(self._model.get_embedding_dimension())
+        self.dim = int(dim)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         vectors = self._model.encode(texts, batch_size=32, normalize_embeddings=True,

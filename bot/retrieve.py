@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import bm25s
 import numpy as np
 
-from bot.corpus import OUT_OF_SCOPE, Doc
+from bot.corpus import Doc
 from bot.embed import Embedder
 from bot.index import VectorIndex
 from bot.kb import KnowledgeBase

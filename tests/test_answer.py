@@ -80,3 +80,15 @@ def test_any_text_is_answered_or_refused_never_crashes(fake_bot: Bot, text: str)
 
 def test_check_question_trims_white_space() -> None:
     assert check_question("  why 1/m?  \n", 100) == "why 1/m?"
+
+
+@pytest.mark.parametrize("question, formula_only", [
+    ("dZ1 = np.dot(W2.T, dZ2) * (1 - np.power(A1, 2))", True),
+    (r"$$dZ^{[L]} = A^{[L]} - Y$$", True),
+    ("db = 1/m * np.sum(dZ, axis=1, keepdims=True)", True),
+    ("why keepdims", False),
+    ("derivative of relu", False),
+])
+def test_formula_only_questions_get_a_note(fake_bot: Bot, question: str, formula_only: bool) -> None:
+    answer = fake_bot.ask(question)
+    assert ("only a formula or code" in answer.message) == (formula_only and answer.in_scope)

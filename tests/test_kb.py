@@ -47,15 +47,15 @@ BROKEN = [
     ("shapes.md", "topics: [shapes]", "topics: shapes",
      "shapes.md: field 'topics': must be a list of non-empty strings, like [a, b]"),
     ("shapes.md", "title: Shapes of the gradients", "title: Shapes: of the gradients",
-     "shapes.md: malformed front matter at line 3 (mapping values are not allowed in this context); "
-     "quote values that contain ': ' and questions with single quotes"),
+     ("shapes.md: malformed front matter at line 3 (mapping values are not allowed in this context); "
+      "quote values that contain ': ' and questions with single quotes")),
     ("shapes.md", "---\nid: shapes", "id: shapes",
      "shapes.md: no front matter; start the file with a '---' line, the YAML fields, and '---'"),
     ("shapes.md", "**Short answer.** $dW^{[l]}$ is $(n^{[l]}, n^{[l-1]})$, like $W^{[l]}$.", "",
      "shapes.md: body: empty; write the explanation below the closing '---'"),
     ("relu-derivative.md", "  - 'ReLU slope'", "  - 'what shape is dW'",
-     "shapes.md: field 'questions': 'what shape is dW' is also a question of 'relu-derivative'; "
-     "keep it in the entry that answers it best"),
+     ("shapes.md: field 'questions': 'what shape is dW' is also a question of 'relu-derivative'; "
+      "keep it in the entry that answers it best")),
 ]
 
 
