@@ -32,7 +32,7 @@ def main() -> None:
         for i, doc in held:
             sims = vectors @ vectors[i]
             sims[i] = -1.0
-            ranked = [h.entry_id for h in r._rank(vectors[i], sims, lexical[i], held_out=i).hits]
+            ranked = [h.entry_id for h in r._score(vectors[i], sims, lexical[i], held_out=i)[0]]
             want = topics[doc.entry_id]
             top1 += bool(topics[ranked[0]] & want)
             if not topics[ranked[0]] & want:

@@ -58,7 +58,8 @@ class Retriever:
         scores, rows = self.index.search(query, len(self.index))
         sims = np.empty(len(self.index), np.float32)
         sims[rows[0]] = scores[0]
-        return self._rank(query[0], sims, self._lexical(question))
+        hits, out_of_scope = self._score(query[0], sims, self._lexical(question))
+        return Ranking(hits, out_of_scope, self._confidence(hits[0], out_of_scope))
 
     def _lexical(self, question: str) -> np.ndarray:
         tokens = lexical_tokens(question)
@@ -66,8 +67,10 @@ class Retriever:
         top = float(np.max(raw)) if len(raw) else 0.0
         return np.asarray(raw / top if top > 0 else raw, dtype=np.float32)
 
-    def _rank(self, query: np.ndarray, sims: np.ndarray, lexical: np.ndarray, held_out: int | None = None) -> Ranking:
-        """Score every entry; `held_out` is a document left out of its entry's centroid (for calibration)."""
+    def _score(self, query: np.ndarray, sims: np.ndarray, lexical: np.ndarray,
+               held_out: int | None = None) -> tuple[list[Hit], float]:
+        """Every entry's hit, best first, and the best out-of-scope cosine; `held_out` leaves a text out of its
+        entry's centroid (for calibration and leave-one-out)."""
         sums = self._sums
         if held_out is not None and self._doc_entry[held_out] >= 0:
             sums = sums.copy()
@@ -79,8 +82,7 @@ class Retriever:
         out_of_scope = float(oos.max()) if oos.size else 0.0
         combined = dense + LEXICAL_WEIGHT * lexical
         order = np.argsort(-combined, kind="stable")
-        hits = [Hit(self._ids[i], float(combined[i]), float(dense[i]), float(lexical[i])) for i in order]
-        return Ranking(hits, out_of_scope, self._confidence(hits[0], out_of_scope) if hits else 0.0)
+        return [Hit(self._ids[i], float(combined[i]), float(dense[i]), float(lexical[i])) for i in order], out_of_scope
 
     def _features(self, best: Hit, out_of_scope: float) -> np.ndarray:
         return np.array([best.dense, best.dense - out_of_scope, best.lexical])
@@ -94,12 +96,11 @@ class Retriever:
         vectors = self.index.vectors
         held_out = [i for i, d in enumerate(self.docs) if d.kind in ("question", "out-of-scope")]
         X, y = [], []
-        self._calibration = (np.zeros(3), 0.0)
         for i in held_out:
             sims = vectors @ vectors[i]
             sims[i] = -1.0  # the question itself is not there when a student asks it
-            ranking = self._rank(vectors[i], sims, self._lexical(self.docs[i].text), held_out=i)
-            X.append(self._features(ranking.hits[0], ranking.out_of_scope))
+            hits, out_of_scope = self._score(vectors[i], sims, self._lexical(self.docs[i].text), held_out=i)
+            X.append(self._features(hits[0], out_of_scope))
             y.append(self.docs[i].kind == "question")
         if len(set(y)) < 2:  # no out-of-scope examples: fall back to a plain cosine threshold of 0.45
             return np.array([20.0, 0.0, 0.0]), -9.0
