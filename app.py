@@ -1,6 +1,8 @@
 """The chat: a thin Streamlit shell over Bot.ask (streamlit run app.py)."""
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from bot.answer import Answer, Bot
@@ -22,7 +24,8 @@ def show(answer: Answer) -> None:
     if answer.entry is not None:
         st.subheader(answer.entry.title)
         st.caption(f"confidence {answer.confidence:.0%} · [permalink]({answer.answers[0].url})")
-        st.markdown(answer.entry.body)
+        # the body's "## Step" headings would dwarf the entry title inside a chat bubble: demote them two levels
+        st.markdown(re.sub(r"^(##+) ", r"\1## ", answer.entry.body, flags=re.MULTILINE))
         if answer.related:
             st.markdown("**Related:** " + " · ".join(f"[{r.title}]({r.url})" for r in answer.related))
     elif answer.answers and answer.kind == "out_of_scope":
