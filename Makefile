@@ -11,6 +11,10 @@ export TRANSFORMERS_OFFLINE := 1
 .PHONY: run test lint build validate eval bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
+	@# bubblewrap isolates snippets (no network, no files outside the sandbox); without it only the rlimits apply
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null) \
+		|| echo "note: bubblewrap not installed; snippets run with resource limits only (apt-get install bubblewrap)"; }
 	@command -v $(PY) >/dev/null || { echo "Error: $(PY) not found; install Python 3.11 or run make PY=/path/to/python3.11"; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     build.set_defaults(run=_build)
     validate = sub.add_parser("validate", help="check every KB file; one line per problem")
     validate.set_defaults(run=_validate)
+    run = sub.add_parser("run", help="run an entry's NumPy snippet (or any file) in the sandbox")
+    what = run.add_mutually_exclusive_group(required=True)
+    what.add_argument("entry", nargs="?", help="the entry id whose snippet to run")
+    what.add_argument("--file", type=Path, help="run this Python file instead (what the chat's Edit and run uses)")
+    run.set_defaults(run=_run)
     listing = sub.add_parser("list", help="list the entries: id, topics, title")
     listing.set_defaults(run=_list)
     evaluate = sub.add_parser("eval", help="top-1, recall@3, MRR and scope metrics on a JSONL file")
@@ -170,6 +175,29 @@ def _validate(args: argparse.Namespace) -> int:
     if not problems:
         print(f"{settings.kb_dir}: OK")
     return 1 if problems else 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.config import load_settings, sandbox_limits
+    from bot.kb import load_kb
+    from bot.sandbox import run_code
+
+    settings = load_settings()
+    if args.file is not None:
+        try:
+            code = args.file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadQuestion(f"cannot read {args.file}: {exc}") from None
+    else:
+        entry = load_kb(settings.kb_dir).get(args.entry)
+        if entry.snippet_code is None:
+            raise BadQuestion(f"entry {entry.id!r} has no snippet; `python -m bot list` shows the entries")
+        code = entry.snippet_code
+    result = run_code(code, sandbox_limits(settings), settings.sandbox_isolation)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    print(f"[{'ok' if result.ok else 'failed'}: {result.message}; sandbox: {result.isolation}]", file=sys.stderr)
+    return 0 if result.ok else 1
 
 
 def _list(args: argparse.Namespace) -> int:

