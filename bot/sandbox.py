@@ -91,13 +91,13 @@ def run_code(code: str, limits: Limits | None = None, isolation: str = "auto") -
             seconds = time.monotonic() - start
             stdout, cut_out = _read(out, limits.output_kb * 1024)
             stderr, cut_err = _read(err, limits.output_kb * 1024)
-    code = proc.returncode
-    if bwrap and code is not None and code > 128:  # bwrap reports a child killed by signal N as 128 + N
-        code = -(code - 128)
-    limit, message = _verdict(code, timed_out, stderr, cut_out or cut_err, limits, seconds, bool(bwrap))
+    status = proc.returncode
+    if bwrap and status > 128:  # bwrap reports a child killed by signal N as 128 + N
+        status = -(status - 128)
+    limit, message = _verdict(status, timed_out, stderr, cut_out or cut_err, limits, seconds, bool(bwrap))
     if cut_out:
         stdout += f"\n[output cut at {limits.output_kb} KB]"
-    return RunResult(stdout, stderr, code, seconds, limit, message,
+    return RunResult(stdout, stderr, status, seconds, limit, message,
                      "bubblewrap" if bwrap else "limits only")
 
 
