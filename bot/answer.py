@@ -41,6 +41,8 @@ class Answer:
     message: str  # one-line text for the user: a caveat, the "not covered" reply or the greeting
     entry: Entry | None = None  # the best entry when in scope
     related: list[Suggestion] = field(default_factory=list)
+    snippet: str | None = None  # the entry's runnable NumPy demonstration (code)
+    derivation: dict[str, Any] | None = None  # the entry's SymPy derivation: {name, title, choice, steps}
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -75,7 +77,8 @@ class Bot:
         """The answer a permalink shows: that entry, as if it had been asked; EntryNotFound if no such id."""
         entry = self.kb.get(entry_id)
         return Answer(entry.title, "answer", True, 1.0, [self.suggestion(entry, 1.0)], "", entry,
-                      [self.suggestion(self.kb.get(r)) for r in entry.related])
+                      [self.suggestion(self.kb.get(r)) for r in entry.related], entry.snippet_code,
+                      self.derivation(entry))
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """Answer one question; raise BadQuestion for input that cannot be a question."""
@@ -97,7 +100,20 @@ class Bot:
         if not _WORDS.search(_CODE.sub(" ", question)):
             message = ("Your question is only a formula or code; I matched it to the entry below. "
                        "Add a sentence saying what you want to know for a better match.")
-        return Answer(question, "answer", True, confidence, answers, message, best, related)
+        return Answer(question, "answer", True, confidence, answers, message, best, related, best.snippet_code,
+                      self.derivation(best, question))
+
+    def derivation(self, entry: Entry, question: str = "") -> dict[str, Any] | None:
+        """The entry's derivation, for the activation, loss or layer the question names when it supports them."""
+        if entry.derivation is None:
+            return None
+        from bot.derive import derive, detect_choices  # SymPy: paid on the first derivation, then cached
+
+        choices = detect_choices(question)
+        try:
+            return derive(entry.derivation, **choices).to_dict()  # type: ignore[arg-type]
+        except ValueError:  # this derivation has no variant for that choice: show the default one
+            return derive(entry.derivation).to_dict()
 
 
 def check_question(question: str, max_chars: int) -> str:

@@ -36,15 +36,7 @@ class Entry:
     path: Path
     snippet: str | None = None  # file name under kb/snippets/
     derivation: str | None = None  # a name from bot.derive.NAMES
-
-    @property
-    def snippet_path(self) -> Path | None:
-        return self.path.parent / "snippets" / self.snippet if self.snippet else None
-
-    @property
-    def snippet_code(self) -> str | None:
-        path = self.snippet_path
-        return path.read_text(encoding="utf-8") if path else None
+    snippet_code: str | None = None  # the snippet file's text, read once at load
 
 
 @dataclass(frozen=True)
@@ -206,29 +198,32 @@ def _read_entry(path: Path, topics: dict[str, str], problems: list[str]) -> Entr
                         "add phrasings students really use")
     if not post.content.strip():
         problems.append(f"{where}: body: empty; write the explanation below the closing '---'")
-    _check_extras(where, path, meta, problems)
+    snippet_code = _check_extras(where, path, meta, problems)
     return Entry(
         id=entry_id, title=meta["title"].strip(), summary=meta["summary"].strip(),
         topics=tuple(meta["topics"]), weeks=tuple(meta["weeks"]), related=tuple(meta["related"]),
         questions=tuple(q.strip() for q in meta["questions"]), body=post.content.strip() + "\n", path=path,
-        snippet=meta.get("snippet"), derivation=meta.get("derivation"),
+        snippet=meta.get("snippet"), derivation=meta.get("derivation"), snippet_code=snippet_code,
     )
 
 
-def _check_extras(where: str, path: Path, meta: dict[str, Any], problems: list[str]) -> None:
-    """The optional `snippet` (a file in kb/snippets/) and `derivation` (a known name)."""
-    snippet = meta.get("snippet")
+def _check_extras(where: str, path: Path, meta: dict[str, Any], problems: list[str]) -> str | None:
+    """Check the optional `snippet` (a file in kb/snippets/) and `derivation` (a known name); return the code."""
+    snippet, code = meta.get("snippet"), None
     if snippet is not None:
         if not isinstance(snippet, str) or "/" in snippet or not snippet.endswith(".py"):
             problems.append(f"{where}: field 'snippet': {snippet!r} must be a file name like conventions-agree.py")
         elif not (path.parent / "snippets" / snippet).is_file():
             problems.append(f"{where}: field 'snippet': kb/snippets/{snippet} does not exist; add the file or fix the name")
+        else:
+            code = (path.parent / "snippets" / snippet).read_text(encoding="utf-8")
     derivation = meta.get("derivation")
     if derivation is not None:
         from bot.derive import NAMES  # cheap: sympy loads only when a derivation runs
 
         if derivation not in NAMES:
             problems.append(f"{where}: field 'derivation': unknown derivation {derivation!r}; use one of {', '.join(NAMES)}")
+    return code
 
 
 def _check_across(entries: list[Entry], topics: dict[str, str], kb_dir: Path, problems: list[str],
