@@ -33,7 +33,7 @@ test: $(BIN)/.installed lint
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check bot app.py bench tests
+	$(BIN)/ruff check bot app.py bench tests kb/snippets
 	$(BIN)/mypy bot app.py
 
 build: $(BIN)/.installed

@@ -104,16 +104,21 @@ class Bot:
                       self.derivation(best, question))
 
     def derivation(self, entry: Entry, question: str = "") -> dict[str, Any] | None:
-        """The entry's derivation, for the activation, loss or layer the question names when it supports them."""
+        """The entry's derivation, for the activation, loss or layer the question names when it supports them.
+
+        The result's `detected` field says which of those choices came from the question.
+        """
         if entry.derivation is None:
             return None
         from bot.derive import derive, detect_choices  # SymPy: paid on the first derivation, then cached
 
-        choices = detect_choices(question)
+        detected = detect_choices(question)
         try:
-            return derive(entry.derivation, **choices).to_dict()  # type: ignore[arg-type]
-        except ValueError:  # this derivation has no variant for that choice: show the default one
-            return derive(entry.derivation).to_dict()
+            result = derive(entry.derivation, **detected).to_dict()  # type: ignore[arg-type]
+        except ValueError:  # no variant for that choice (e.g. softmax in the sigmoid derivation): the default one
+            result, detected = derive(entry.derivation).to_dict(), {}
+        used = {k: v for k, v in detected.items() if result["choice"].get(k) == str(v)}
+        return result | {"detected": used}
 
 
 def check_question(question: str, max_chars: int) -> str:

@@ -17,6 +17,8 @@ EXAMPLES = """examples:
   python -m bot ask --json "how is dA_prev = W.T dZ derived"
   python -m bot ask --jsonl questions.jsonl > answers.jsonl
   python -m bot eval ../shared/eval/dev.jsonl
+  python -m bot run one-over-m-in-dzl
+  python -m bot derive dz-output --loss mse
 """
 
 
@@ -63,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("entry", nargs="?", help="the entry id whose snippet to run")
     what.add_argument("--file", type=Path, help="run this Python file instead (what the chat's Edit and run uses)")
     run.set_defaults(run=_run)
+    derive = sub.add_parser("derive", help="print a step-by-step SymPy derivation (every step checked)")
+    derive.add_argument("name", nargs="?", help="derivation name; without one, the list of names")
+    derive.add_argument("--activation", help="sigmoid, tanh, relu, leaky_relu or softmax")
+    derive.add_argument("--loss", help="bce, cce or mse")
+    derive.add_argument("--layer", type=int, help="layer number shown in the superscripts")
+    derive.add_argument("--json", action="store_true", help="print the steps as JSON")
+    derive.set_defaults(run=_derive)
     listing = sub.add_parser("list", help="list the entries: id, topics, title")
     listing.set_defaults(run=_list)
     evaluate = sub.add_parser("eval", help="top-1, recall@3, MRR and scope metrics on a JSONL file")
@@ -145,8 +154,14 @@ def _render(answer: Any) -> str:
     if answer.entry is not None:
         lines += [f"# {answer.entry.title}", f"({answer.answers[0].url}, confidence {answer.confidence:.2f})", "",
                   answer.entry.body.rstrip(), ""]
+        if answer.derivation:
+            detected = ", ".join(answer.derivation["detected"].values())
+            lines += [f"Derivation: python -m bot derive {answer.derivation['name']}"
+                      + (f" (for {detected}, as named in your question)" if detected else "")]
+        if answer.snippet:
+            lines += [f"Check it numerically: python -m bot run {answer.entry.id}"]
         if answer.related:
-            lines += ["Related:"] + [f"  - {s.title}  [{s.id}]" for s in answer.related]
+            lines += ["", "Related:"] + [f"  - {s.title}  [{s.id}]" for s in answer.related]
         others = answer.answers[1:]
     else:
         others = answer.answers
@@ -198,6 +213,20 @@ def _run(args: argparse.Namespace) -> int:
     sys.stderr.write(result.stderr)
     print(f"[{'ok' if result.ok else 'failed'}: {result.message}; sandbox: {result.isolation}]", file=sys.stderr)
     return 0 if result.ok else 1
+
+
+def _derive(args: argparse.Namespace) -> int:
+    from bot.derive import NAMES, derive
+
+    if args.name is None:
+        print("\n".join(NAMES))
+        return 0
+    try:
+        derivation = derive(args.name, activation=args.activation, loss=args.loss, layer=args.layer)
+    except ValueError as exc:
+        raise BadQuestion(str(exc)) from None
+    print(json.dumps(derivation.to_dict(), ensure_ascii=False) if args.json else derivation.to_markdown())
+    return 0
 
 
 def _list(args: argparse.Namespace) -> int:

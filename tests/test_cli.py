@@ -88,3 +88,48 @@ def test_real_process_exits_2_without_a_traceback(stdin: bytes) -> None:
                          timeout=60)
     assert run.returncode == 2
     assert run.stderr.decode().startswith("Error: ") and b"Traceback" not in run.stderr
+
+
+def test_run_entry_snippet_prints_its_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", "one-over-m-in-dzl"]) == 0
+    captured = capsys.readouterr()
+    assert "claim: max_abs_diff_dW1" in captured.out and captured.err.strip().startswith("[ok: ran in")
+
+
+def test_run_file_reports_the_error_line_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "mine.py"
+    path.write_text("import numpy as np\n\ndW1 = np.dot(np.ones((4, 3)), np.ones((4, 5)))\n")
+    assert cli.main(["run", "--file", str(path)]) == 1
+    assert "[failed: ValueError at line 3: shapes (4,3) and (4,5) not aligned" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "no-such-entry"], "Error: no entry with id 'no-such-entry'"),
+    (["run", "--file", "/no/such/file.py"], "Error: cannot read /no/such/file.py"),
+])
+def test_run_usage_errors_name_what_is_wrong(args: list[str], message: str,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(args) in (1, 2)
+    assert capsys.readouterr().err.startswith(message)
+
+
+def test_derive_prints_checked_steps_for_the_chosen_loss(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["derive", "dz-output", "--loss", "mse"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("**dZ[L] for a sigmoid output with squared error**") and out.count("$$") >= 8
+
+
+def test_derive_json_has_latex_steps(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["derive", "activation", "--activation", "tanh", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["choice"] == {"activation": "tanh"} and all({"text", "latex"} <= set(s) for s in data["steps"])
+
+
+def test_derive_without_a_name_lists_the_names(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["derive"]) == 0
+    assert "dz-output" in capsys.readouterr().out.split()
+
+
+def test_derive_unknown_name_exits_2_with_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["derive", "dz"]) == 2
+    assert "unknown derivation 'dz'; choose one of:" in capsys.readouterr().err

@@ -53,6 +53,13 @@ BROKEN = [
      "shapes.md: no front matter; start the file with a '---' line, the YAML fields, and '---'"),
     ("shapes.md", "**Short answer.** $dW^{[l]}$ is $(n^{[l]}, n^{[l-1]})$, like $W^{[l]}$.", "",
      "shapes.md: body: empty; write the explanation below the closing '---'"),
+    ("shapes.md", "questions:", "snippet: nope.py\nquestions:",
+     "shapes.md: field 'snippet': kb/snippets/nope.py does not exist; add the file or fix the name"),
+    ("shapes.md", "questions:", "snippet: ../secret.py\nquestions:",
+     "shapes.md: field 'snippet': '../secret.py' must be a file name like conventions-agree.py"),
+    ("shapes.md", "questions:", "derivation: dz-outptu\nquestions:",
+     ("shapes.md: field 'derivation': unknown derivation 'dz-outptu'; use one of dz-output, softmax-ce, activation, "
+     "da-prev, dw-db, cost-mean, l2")),
     ("relu-derivative.md", "  - 'ReLU slope'", "  - 'what shape is dW'",
      ("shapes.md: field 'questions': 'what shape is dW' is also a question of 'relu-derivative'; "
       "keep it in the entry that answers it best")),

@@ -67,3 +67,17 @@ def test_no_kb_question_paraphrases_an_evaluation_question(real_bot: Bot) -> Non
     sims = real_bot.embedder.encode([normalize(q) for q in dev]) @ real_bot.retriever.index.vectors[rows].T
     closest = np.unravel_index(np.argmax(sims), sims.shape)
     assert sims.max() < 0.95, (dev[closest[0]], real_bot.retriever.docs[rows[closest[1]]].text)
+
+
+def test_answer_carries_the_snippet_and_the_derivation_for_the_named_activation(real_bot: Bot) -> None:
+    answer = real_bot.ask("why is the derivative of tanh equal to 1 - a^2?")
+    assert answer.snippet is not None and "import numpy as np" in answer.snippet
+    assert answer.derivation is not None and answer.derivation["detected"] == {"activation": "tanh"}
+    assert answer.derivation["steps"][-1]["latex"].endswith(r"1 - \left(a^{[l]}\right)^{2}")
+
+
+def test_derivation_falls_back_to_the_default_when_the_choice_does_not_apply(real_bot: Bot) -> None:
+    entry = real_bot.kb.get("dz-output-derivation")  # its derivation has no softmax variant
+    derivation = real_bot.derivation(entry, "what about a softmax output layer?")
+    assert derivation is not None
+    assert derivation["choice"] == {"activation": "sigmoid", "loss": "bce"} and derivation["detected"] == {}
