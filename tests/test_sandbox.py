@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -58,8 +59,11 @@ def test_fork_bomb_is_contained() -> None:
 
 
 @needs_bwrap
-def test_network_is_unreachable() -> None:
-    result = run_code("import socket\nsocket.create_connection(('127.0.0.1', 8501), timeout=2)", FAST, "bubblewrap")
+def test_a_service_on_the_hosts_loopback_is_unreachable() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:  # listening: without isolation the connect succeeds
+        port = server.getsockname()[1]
+        result = run_code(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)", FAST,
+                          "bubblewrap")
     assert not result.ok and "no network" in result.message
 
 
