@@ -26,6 +26,9 @@ class Settings:
     top_k: int = 3                              # ranked answers returned (at least 3)
     max_question_chars: int = 4000              # longer questions are refused with a message
     public_url: str = "http://localhost:8501"   # base of permalinks: {public_url}/?entry=<id>
+    forum_url: str = "https://community.deeplearning.ai"  # Discourse forum for "Ask a mentor" (/new-topic?...)
+    db_path: Path = ROOT / ".data" / "bot.sqlite3"   # asks and feedback (SQLite, WAL)
+    log_questions: bool = True                  # keep every question asked (no personal data beyond its text)
     sandbox_isolation: str = "auto"             # "auto" (bubblewrap if it works), "bubblewrap" (required), "limits"
     sandbox_wall_seconds: int = 10              # a snippet is killed (with its children) after this
     sandbox_cpu_seconds: int = 10               # CPU time (RLIMIT_CPU)
@@ -40,6 +43,13 @@ class Settings:
 
 
 
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+        raise ValueError(raw)
+    return value in {"1", "true", "yes", "on"}
+
+
 def load_settings(**overrides: object) -> Settings:
     """Defaults, then BOT_<FIELD> environment variables, then explicit keyword overrides."""
     settings = Settings()
@@ -49,17 +59,16 @@ def load_settings(**overrides: object) -> Settings:
         if raw is None:
             continue
         default = getattr(settings, f.name)
-        cast = Path if isinstance(default, Path) else type(default)
+        cast = _flag if isinstance(default, bool) else Path if isinstance(default, Path) else type(default)
         try:
             env[f.name] = cast(raw)
         except ValueError:
-            raise ConfigError(
-                f"BOT_{f.name.upper()}={raw!r} is not a valid {cast.__name__}; unset it or give a {cast.__name__}"
-            ) from None
+            kind = {"_flag": "true/false", "int": "whole number"}.get(cast.__name__, cast.__name__)
+            raise ConfigError(f"BOT_{f.name.upper()}={raw!r} is not a valid {kind}; unset it or give a {kind}") from None
     unknown = set(overrides) - {f.name for f in fields(Settings)}
     if unknown:
         raise ConfigError(f"unknown setting(s) {sorted(unknown)}; known: {[f.name for f in fields(Settings)]}")
-    settings = replace(settings, **env, **overrides)  # type: ignore[arg-type]
+    settings = replace(settings, **{**env, **overrides})  # type: ignore[arg-type]
     if settings.top_k < 1:
         raise ConfigError(f"top_k must be >= 1, got {settings.top_k}; set BOT_TOP_K to a positive number")
     if settings.sandbox_isolation not in {"auto", "bubblewrap", "limits"}:

@@ -1,0 +1,58 @@
+"""Turn answers into text for people: math delimiters Streamlit can render, Discourse posts, mentor links."""
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from bot.answer import Answer
+
+_FENCE = re.compile(r"(```.*?```|`[^`\n]*`)", re.DOTALL)  # code is left exactly as written
+_DISPLAY = re.compile(r"\\\[(.+?)\\\]", re.DOTALL)
+_INLINE = re.compile(r"\\\((.+?)\\\)", re.DOTALL)
+# pandoc's rule for inline math: no space just inside the dollars, no digit just after the closing one ("$5 and $10")
+_MATH = re.compile(r"((?<!\\)\$\$.+?(?<!\\)\$\$|(?<!\\)\$(?=\S)[^$\n]+?(?<=\S)(?<!\\)\$(?!\d))", re.DOTALL)
+_STRAY = re.compile(r"(?<!\\)\$")
+
+
+def normalize_math(markdown: str) -> str:
+    """Use only $...$ and $$...$$ (all Streamlit renders): rewrite \\(...\\) and \\[...\\], escape stray dollars."""
+    parts = _FENCE.split(markdown)
+    for i in range(0, len(parts), 2):  # even parts are prose, odd parts code
+        text = _DISPLAY.sub(lambda m: f"\n$$\n{m[1].strip()}\n$$\n", parts[i])
+        text = _INLINE.sub(lambda m: f"${m[1].strip()}$", text)
+        pieces = _MATH.split(text)
+        for j in range(0, len(pieces), 2):  # outside math: a lone $ would open a formula that never closes
+            pieces[j] = _STRAY.sub(r"\\$", pieces[j])
+        parts[i] = "".join(pieces)
+    return "".join(parts)
+
+
+def derivation_markdown(derivation: dict[str, Any]) -> str:
+    """Numbered steps, each a sentence and a display formula."""
+    lines = [f"**{derivation['title']}**", ""]
+    for number, step in enumerate(derivation["steps"], 1):
+        lines += [f"{number}. {step['text']}", "", "$$", step["latex"], "$$", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def forum_post(answer: Answer, permalink: str) -> str:
+    """A Discourse-ready reply: the entry in Markdown with $-math, the snippet fenced, the permalink last."""
+    if answer.entry is None:
+        nearest = "\n".join(f"- [{s.title}]({s.url})" for s in answer.answers)
+        return f"{answer.message}\n\nNearest entries:\n{nearest}\n"
+    parts = [f"### {answer.entry.title}", "", normalize_math(answer.entry.body).strip()]
+    if answer.snippet:
+        parts += ["", "Check it numerically (NumPy, runs in a notebook):", "", "```python", answer.snippet.rstrip(),
+                  "```"]
+    parts += ["", f"Full answer, with the derivation and a runnable check: {permalink}"]
+    return "\n".join(parts) + "\n"
+
+
+def ask_a_mentor_url(forum_url: str, question: str, answer: Answer | None) -> str:
+    """A Discourse new-topic link pre-filled with the question and the nearest entries."""
+    body = f"{question}\n\n"
+    if answer is not None and answer.answers:
+        body += "The backprop Q&A bot suggested:\n" + "\n".join(f"- [{s.title}]({s.url})" for s in answer.answers)
+    title = question if len(question) <= 120 else question[:117] + "..."
+    return f"{forum_url.rstrip('/')}/new-topic?{urlencode({'title': title, 'body': body}, quote_via=quote)}"
