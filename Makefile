@@ -33,8 +33,8 @@ test: $(BIN)/.installed lint
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check bot app.py bench tests kb/snippets
-	$(BIN)/mypy bot app.py
+	$(BIN)/ruff check bot app.py pages bench tests kb/snippets
+	$(BIN)/mypy bot app.py pages
 
 build: $(BIN)/.installed
 	$(BIN)/python -m bot build

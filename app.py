@@ -1,14 +1,43 @@
-"""The chat: a thin Streamlit shell over Bot.ask (streamlit run app.py)."""
+"""The chat students use in the browser: a thin Streamlit shell over Bot (streamlit run app.py).
+
+?entry=<id> opens an entry as an answer, ?q=<question> asks on load; both work with ?embed=true.
+"""
 from __future__ import annotations
 
+import logging
 import re
+import time
+from dataclasses import dataclass, field
 
 import streamlit as st
 
-from bot.answer import Answer, Bot
+from bot.answer import SURE, Answer, Bot
+from bot.config import load_settings, sandbox_limits
 from bot.errors import BotError
+from bot.render import ask_a_mentor_url, derivation_markdown, forum_post, normalize_math
+from bot.sandbox import RunResult, run_code
+from bot.store import Feedback, Store
+
+log = logging.getLogger("app")
+EXAMPLES = [
+    "Why is there a 1/m in dW but not in dZ?",
+    "I put 1/m in dZ[L] instead of dW and db. Is that also right?",
+    "How is dZ[L] = A[L] - Y derived?",
+    "Why dA_prev = W.T dZ, with a transpose?",
+    "L vs J: is the loss a vector or a number?",
+    "Why np.sum(dZ, axis=1, keepdims=True) for db?",
+]
 
 st.set_page_config(page_title="Backprop Q&A", page_icon="∂", layout="centered")
+
+
+@dataclass
+class Turn:
+    question: str
+    answer: Answer
+    ask_id: int | None = None
+    runs: dict[str, RunResult] = field(default_factory=dict)  # "curated" / "edited" -> the sandbox's result
+    rated: bool | None = None  # the student's helpful / not helpful, once given
 
 
 @st.cache_resource(show_spinner="Loading the model and the knowledge base (about 10 s, once) ...")
@@ -16,26 +45,150 @@ def load_bot() -> Bot:
     return Bot()
 
 
-def show(answer: Answer) -> None:
-    if answer.message and answer.in_scope:
-        st.info(answer.message)
-    elif answer.message:
+@st.cache_resource
+def load_store() -> Store:
+    return Store(load_settings().db_path)
+
+
+def record(turn: Turn, started: float) -> None:
+    """Keep the ask for the mentors (a locked or broken database must never reach the student)."""
+    if not bot.settings.log_questions:
+        return
+    try:
+        turn.ask_id = load_store().log_ask(turn.answer, "chat", (time.perf_counter() - started) * 1000)
+    except Exception:  # logged; the student keeps the answer
+        log.exception("could not log the ask")
+
+
+def ask(question: str) -> None:
+    started = time.perf_counter()
+    try:
+        turn = Turn(question, bot.ask(question))
+    except BotError as exc:
+        st.session_state.error = str(exc)
+        return
+    record(turn, started)
+    st.session_state.history.append(turn)
+
+
+def show_entry(entry_id: str) -> None:
+    try:
+        answer = bot.answer_for(entry_id)
+    except BotError as exc:
+        st.session_state.error = str(exc)
+        return
+    st.session_state.history.append(Turn(answer.question, answer))
+
+
+def rate(turn: Turn, helpful: bool) -> None:
+    if turn.answer.entry is None or turn.rated is not None:
+        return
+    turn.rated = helpful
+    try:
+        load_store().add_feedback(Feedback(turn.answer.entry.id, turn.question, helpful, ask_id=turn.ask_id))
+    except Exception:  # logged; the student keeps the answer
+        log.exception("could not store feedback")
+
+
+def run_snippet(turn: Turn, which: str, code: str) -> None:
+    turn.runs[which] = run_code(code, sandbox_limits(bot.settings), bot.settings.sandbox_isolation)
+
+
+def run_edited(turn: Turn, key: str) -> None:
+    run_snippet(turn, "edited", st.session_state[f"edit-{key}"])  # the text as it is now, not at the last render
+
+
+def show_run(result: RunResult) -> None:
+    if result.ok:
+        st.success(result.message)
+    else:
+        st.error(result.message)
+    output = result.stdout + (f"\n{result.stderr}" if result.stderr and not result.ok else "")
+    if output.strip():
+        st.code(output.rstrip(), language=None)
+
+
+def show_snippet(turn: Turn, key: str) -> None:
+    code = turn.answer.snippet or ""
+    st.markdown("**Check it numerically** (NumPy; runs in a sandbox)")
+    st.code(code, language="python")
+    st.button("▶ Run", key=f"run-{key}", on_click=run_snippet, args=(turn, "curated", code))
+    if "curated" in turn.runs:
+        show_run(turn.runs["curated"])
+    with st.expander("Edit and run"):
+        st.text_area("Your version", value=code, height=300, key=f"edit-{key}", label_visibility="collapsed")
+        st.button("▶ Run my version", key=f"run-edited-{key}", on_click=run_edited, args=(turn, key))
+        if "edited" in turn.runs:
+            show_run(turn.runs["edited"])
+
+
+def suggestion_buttons(label: str, ids: list[str], key: str) -> None:
+    if not ids:
+        return
+    st.markdown(f"**{label}**")
+    for entry_id in ids:
+        title = bot.kb.get(entry_id).title
+        st.button(title, key=f"{key}-{entry_id}", on_click=show_entry, args=(entry_id,))
+
+
+def show_answer(turn: Turn, key: str) -> None:
+    answer = turn.answer
+    if answer.kind == "greeting":
         st.markdown(answer.message)
-    if answer.entry is not None:
-        st.subheader(answer.entry.title)
-        st.caption(f"confidence {answer.confidence:.0%} · [permalink]({answer.answers[0].url})")
-        # the body's "## Step" headings would dwarf the entry title inside a chat bubble: demote them two levels
-        st.markdown(re.sub(r"^(##+) ", r"\1## ", answer.entry.body, flags=re.MULTILINE))
-        if answer.related:
-            st.markdown("**Related:** " + " · ".join(f"[{r.title}]({r.url})" for r in answer.related))
-    elif answer.answers and answer.kind == "out_of_scope":
-        st.markdown("**Nearest entries:** " + " · ".join(f"[{s.title}]({s.url})" for s in answer.answers))
+        return
+    if answer.entry is None:
+        st.markdown(answer.message)
+        suggestion_buttons("Nearest entries", [s.id for s in answer.answers], f"near-{key}")
+        st.link_button("Ask a mentor on the forum", ask_a_mentor_url(bot.settings.forum_url, turn.question, answer))
+        return
+    entry = answer.entry
+    if answer.message:
+        st.info(answer.message)
+    st.markdown(f"#### {entry.title}")
+    st.caption(f"confidence {answer.confidence:.0%} · {' · '.join(entry.weeks)}")
+    # the body's "## Step" headings would dwarf the entry title inside a chat bubble: demote them two levels
+    st.markdown(re.sub(r"^(##+) ", r"\1## ", normalize_math(entry.body), flags=re.MULTILINE))
+    if answer.derivation:
+        detected = ", ".join(answer.derivation["detected"].values())
+        label = "Derivation, step by step (SymPy checks every step)"
+        with st.expander(label + (f" for {detected}, as in your question" if detected else "")):
+            st.markdown(derivation_markdown(answer.derivation))
+    if answer.snippet:
+        show_snippet(turn, key)
+    if answer.confidence < SURE:
+        suggestion_buttons("Did you mean", [s.id for s in answer.answers[1:3]], f"mean-{key}")
+    suggestion_buttons("Follow-ups", [r.id for r in answer.related[:4]], f"rel-{key}")
+    actions(turn, key)
+
+
+def actions(turn: Turn, key: str) -> None:
+    entry = turn.answer.entry
+    assert entry is not None
+    link = bot.url(entry.id)
+    left, middle, right = st.columns(3)
+    with left.popover("🔗 Copy link"):
+        st.code(link, language=None)
+    with middle.popover("📝 Copy as forum post"):
+        st.code(forum_post(turn.answer, link), language="markdown")
+    right.link_button("Ask a mentor", ask_a_mentor_url(bot.settings.forum_url, turn.question, turn.answer))
+    if turn.rated is None:
+        yes, no, _ = st.columns([1, 1, 2])
+        yes.button("👍 Helpful", key=f"yes-{key}", on_click=rate, args=(turn, True))
+        no.button("👎 Not helpful", key=f"no-{key}", on_click=rate, args=(turn, False))
+    else:
+        st.caption("Thanks for the feedback!" if turn.rated else "Thanks: a mentor will see this.")
+
+
+def welcome() -> None:
+    st.markdown(f"Ask in your own words. I answer from a curated knowledge base: {bot.kb.covers}. "
+                "Every formula comes with a derivation and a NumPy check you can run.")
+    columns = st.columns(2)
+    for i, example in enumerate(EXAMPLES):
+        columns[i % 2].button(example, key=f"example-{i}", on_click=ask, args=(example,), use_container_width=True)
 
 
 st.title("∂ Backprop Q&A")
-st.caption("Curated answers to the backprop-math questions of the Deep Learning Specialization: "
-           "L vs J, where the 1/m goes, deriving dZ, dA, dW and db, shapes, and more.")
-
+st.caption("Backpropagation math from the Deep Learning Specialization, derived step by step.")
 try:
     bot = load_bot()
 except BotError as exc:
@@ -43,28 +196,27 @@ except BotError as exc:
     st.stop()
 
 if "history" not in st.session_state:
-    st.session_state.history = []  # (question, Answer) pairs of this browser session
+    st.session_state.history = []
+    # permalinks: handled once per browser session, so a reload shows them again and a later question does not
+    if entry_param := st.query_params.get("entry"):
+        show_entry(entry_param)
+    if question_param := st.query_params.get("q"):
+        ask(question_param)
 
-entry_id = st.query_params.get("entry")
-if entry_id and not st.session_state.history:
-    try:
-        shown = bot.answer_for(entry_id)
-        st.session_state.history.append((shown.question, shown))
-    except BotError as exc:
-        st.warning(str(exc))
-
-for question, answer in st.session_state.history:
-    st.chat_message("user").markdown(question)
-    with st.chat_message("assistant"):
-        show(answer)
+try:
+    if not st.session_state.history:
+        welcome()
+    for number, turn in enumerate(st.session_state.history):
+        st.chat_message("user").markdown(turn.question)
+        with st.chat_message("assistant"):
+            show_answer(turn, str(number))
+    if error := st.session_state.pop("error", None):
+        st.error(error)
+except Exception:  # a student must never see a traceback
+    log.exception("rendering failed")
+    st.error("Something went wrong while showing this answer. Reload the page; if it happens again, tell a mentor.")
 
 if prompt := st.chat_input("Ask a backprop question, e.g. why is there no 1/m in dZ[L]?"):
-    st.chat_message("user").markdown(prompt)
-    with st.chat_message("assistant"):
-        try:
-            with st.spinner("Looking it up ..."):
-                answer = bot.ask(prompt)
-            show(answer)
-            st.session_state.history.append((prompt, answer))
-        except BotError as exc:
-            st.error(f"{exc}")
+    with st.spinner("Looking it up ..."):
+        ask(prompt)
+    st.rerun()

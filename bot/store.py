@@ -70,13 +70,21 @@ class Store:
             db.close()
 
     def _migrate(self, db: sqlite3.Connection) -> None:
-        version = db.execute("PRAGMA user_version").fetchone()[0]
+        """Bring the file to SCHEMA_VERSION, one step per transaction; safe when several processes start at once."""
+        while True:
+            db.execute("BEGIN IMMEDIATE")  # re-read the version under the write lock: another process may have won
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version >= SCHEMA_VERSION:
+                db.execute("COMMIT")
+                break
+            for statement in _SCHEMA[version].split(";"):  # executescript would COMMIT first: run them one by one
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+            db.execute("COMMIT")
         if version > SCHEMA_VERSION:
             raise RuntimeError(f"{self.path} has schema version {version}, newer than this code ({SCHEMA_VERSION}); "
                                "upgrade the bot or point BOT_DB_PATH at another file")
-        for step in range(version, SCHEMA_VERSION):
-            db.execute("BEGIN IMMEDIATE")
-            db.executescript(f"{_SCHEMA[step]}; PRAGMA user_version = {step + 1}; COMMIT;")
 
     def _write(self, action: Callable[[sqlite3.Connection], T]) -> T:
         """Run `action` in an IMMEDIATE transaction, retrying while another writer holds the lock."""

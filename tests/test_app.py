@@ -1,38 +1,133 @@
-"""The minimal chat, driven headless with Streamlit's AppTest and the real bot."""
+"""The chat, driven headless with Streamlit's AppTest and the real bot (loaded once per test session)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from bot.answer import Bot
 from bot.config import ROOT
+from bot.store import Store
 
 
 @pytest.fixture
-def app(real_bot: Bot, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("BOT_DB_PATH", str(tmp_path / "chat.sqlite3"))
+    return tmp_path / "chat.sqlite3"
+
+
+@pytest.fixture
+def app(real_bot: Bot, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     import bot.answer
 
     monkeypatch.setattr(bot.answer, "Bot", lambda: real_bot)  # reuse the session's model: no second 10 s load
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    return at
+    st.cache_resource.clear()  # a fresh Store on this test's database
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
 
 
-def test_asking_shows_the_entry_title(app: AppTest) -> None:
+def ask(app: AppTest, question: str) -> AppTest:
     app.run()
-    app.chat_input[0].set_value("why is there no 1/m in dZ[L]?").run()
+    app.chat_input[0].set_value(question).run()
     assert not app.exception
+    return app
+
+
+def titles(app: AppTest) -> list[str]:
+    return [m.value.removeprefix("#### ") for m in app.markdown if m.value.startswith("#### ")]
+
+
+def test_welcome_offers_example_questions(app: AppTest) -> None:
+    app.run()
+    assert not app.exception and sum(b.key.startswith("example-") for b in app.button) >= 4
+
+
+def test_example_button_asks_it(app: AppTest) -> None:
+    app.run()
+    app.button(key="example-0").click().run()
+    assert titles(app) == ["Why 1/m is in dW and db but not in dZ or dA"]
+
+
+def test_question_gets_the_right_entry_with_math_derivation_and_snippet(app: AppTest) -> None:
+    ask(app, "why isn't there a 1/m in dZ2 when dW2 has one?")
+    assert titles(app) == ["Why 1/m is in dW and db but not in dZ or dA"]
     assert [m.name for m in app.chat_message] == ["user", "assistant"]
-    assert "1/m" in app.subheader[0].value
+    assert any("$$" in m.value for m in app.markdown)  # display math, which the browser typesets
+    assert any(e.label.startswith("Derivation, step by step") for e in app.expander)
+    assert any("import numpy as np" in c.value for c in app.code)
 
 
-def test_permalink_opens_the_entry(app: AppTest) -> None:
+def test_follow_up_click_answers_it_as_a_new_turn(app: AppTest) -> None:
+    ask(app, "why isn't there a 1/m in dZ2 when dW2 has one?")
+    follow_up = next(b for b in app.button if b.key.startswith("rel-0-"))
+    follow_up.click().run()
+    assert not app.exception and len(app.chat_message) == 4
+    assert titles(app)[1] == follow_up.label
+
+
+def test_run_shows_the_snippets_output(app: AppTest) -> None:
+    ask(app, "I put 1/m in dZ[L] and dropped it from dW and db, is that right?")
+    app.button(key="run-0").click().run()
+    assert not app.exception
+    assert app.success[0].value.startswith("ran in")
+    assert any("claim: max_abs_diff_dW1" in c.value for c in app.code)
+
+
+def test_edit_and_run_reports_the_students_error_line(app: AppTest) -> None:
+    ask(app, "I put 1/m in dZ[L] and dropped it from dW and db, is that right?")
+    app.text_area(key="edit-0").set_value("import numpy as np\nx = np.ones((2, 3)) @ np.ones((2, 3))\n")
+    app.button(key="run-edited-0").click().run()
+    assert not app.exception and app.error[0].value.startswith("ValueError at line 2")
+
+
+def test_permalink_entry_opens_that_entry(app: AppTest) -> None:
     app.query_params["entry"] = "softmax-gradient"
     app.run()
-    assert not app.exception and app.subheader[0].value.startswith("dZ = A - Y for a softmax")
+    assert not app.exception and titles(app) == ["dZ = A - Y for a softmax output with categorical cross-entropy"]
 
 
-def test_out_of_scope_question_is_declined(app: AppTest) -> None:
+def test_permalink_q_asks_on_load(app: AppTest) -> None:
+    app.query_params["q"] = "derivative of relu at zero?"
     app.run()
-    app.chat_input[0].set_value("How do I get a refund for my subscription?").run()
-    assert not app.exception and not app.subheader
-    assert any("does not cover that" in m.value for m in app.markdown)
+    assert not app.exception and titles(app) == ["The derivative of ReLU at z = 0"]
+
+
+def test_unknown_permalink_entry_is_a_friendly_error(app: AppTest) -> None:
+    app.query_params["entry"] = "no-such-entry"
+    app.run()
+    assert not app.exception and "no entry with id 'no-such-entry'" in app.error[0].value
+
+
+def test_out_of_scope_question_is_declined_with_nearest_entries_and_a_mentor_link(app: AppTest) -> None:
+    ask(app, "How do I get a refund for my subscription?")
+    assert not titles(app)
+    assert any(m.value.startswith("This knowledge base does not cover that.") for m in app.markdown)
+    assert sum(b.key.startswith("near-0-") for b in app.button) == 3
+
+
+def test_too_long_question_is_an_error_not_a_crash(app: AppTest) -> None:
+    ask(app, "why " * 2000)
+    assert "the limit is 4,000" in app.error[0].value
+
+
+def test_feedback_is_recorded_with_the_question_and_entry(app: AppTest, db_path: Path) -> None:
+    ask(app, "derivative of relu at zero?")
+    app.button(key="no-0").click().run()
+    assert not app.exception
+    [feedback] = Store(db_path).feedback()
+    assert (feedback.entry_id, feedback.question, feedback.helpful) == (
+        "relu-derivative-at-zero", "derivative of relu at zero?", False)
+    assert feedback.ask_id is not None and Store(db_path).count("asks") == 1
+
+
+def test_browse_lists_every_entry_and_filters() -> None:
+    page = AppTest.from_file(str(ROOT / "pages" / "1_Browse.py"), default_timeout=30).run()
+    assert not page.exception
+    links = {m.value.split("](/?entry=")[1].split(")")[0] for m in page.markdown if "](/?entry=" in m.value}
+    assert len(links) == 36
+    page.text_input[0].set_value("keepdims").run()
+    assert any("db-derivation" in m.value for m in page.markdown)
+    assert not any("symmetric-initialization" in m.value for m in page.markdown)
+    page.text_input[0].set_value("zzzz").run()
+    assert page.info[0].value.startswith("No entry matches")
