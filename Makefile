@@ -8,13 +8,21 @@ PORT ?= 8501
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test lint build validate eval bench clean
+.PHONY: run test lint build validate eval bench clean system-deps
+
+# Debian packages the tests use: bubblewrap isolates snippets (no network, no files outside the sandbox) and Chromium
+# runs the browser test. Installed when we are root with apt-get; otherwise those tests say what they skip and why.
+system-deps:
+	@missing=""; command -v bwrap >/dev/null || missing=" bubblewrap"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing $$missing (apt-get) ..."; apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else echo "note: $$missing not installed (apt-get install$$missing); the tests that need it are skipped"; fi; \
+	fi
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
-	@# bubblewrap isolates snippets (no network, no files outside the sandbox); without it only the rlimits apply
-	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null) \
-		|| echo "note: bubblewrap not installed; snippets run with resource limits only (apt-get install bubblewrap)"; }
 	@command -v $(PY) >/dev/null || { echo "Error: $(PY) not found; install Python 3.11 or run make PY=/path/to/python3.11"; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -24,12 +32,13 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 run: $(BIN)/.installed
+	@command -v bwrap >/dev/null || echo "note: bubblewrap is not installed; snippets run with resource limits only"
 	$(BIN)/python -m bot validate
 	$(BIN)/python -m bot build --if-stale
 	BOT_TORCH_THREADS=1 $(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
 
-test: $(BIN)/.installed lint
+test: $(BIN)/.installed system-deps lint
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/.installed

@@ -112,12 +112,14 @@ def show_snippet(turn: Turn, key: str) -> None:
     code = turn.answer.snippet or ""
     st.markdown("**Check it numerically** (NumPy; runs in a sandbox)")
     st.code(code, language="python")
-    st.button("▶ Run", key=f"run-{key}", on_click=run_snippet, args=(turn, "curated", code))
+    st.button("Run", key=f"run-{key}", icon=":material/play_arrow:", on_click=run_snippet,
+              args=(turn, "curated", code))
     if "curated" in turn.runs:
         show_run(turn.runs["curated"])
     with st.expander("Edit and run"):
         st.text_area("Your version", value=code, height=300, key=f"edit-{key}", label_visibility="collapsed")
-        st.button("▶ Run my version", key=f"run-edited-{key}", on_click=run_edited, args=(turn, key))
+        st.button("Run my version", key=f"run-edited-{key}", icon=":material/play_arrow:", on_click=run_edited,
+                  args=(turn, key))
         if "edited" in turn.runs:
             show_run(turn.runs["edited"])
 
@@ -139,7 +141,8 @@ def show_answer(turn: Turn, key: str) -> None:
     if answer.entry is None:
         st.markdown(answer.message)
         suggestion_buttons("Nearest entries", [s.id for s in answer.answers], f"near-{key}")
-        st.link_button("Ask a mentor on the forum", ask_a_mentor_url(bot.settings.forum_url, turn.question, answer))
+        st.link_button("Ask a mentor on the forum", ask_a_mentor_url(bot.settings.forum_url, turn.question, answer),
+                       icon=":material/support_agent:")
         return
     entry = answer.entry
     if answer.message:
@@ -166,15 +169,16 @@ def actions(turn: Turn, key: str) -> None:
     assert entry is not None
     link = bot.url(entry.id)
     left, middle, right = st.columns(3)
-    with left.popover("🔗 Copy link"):
+    with left.popover("Copy link", icon=":material/link:"):
         st.code(link, language=None)
-    with middle.popover("📝 Copy as forum post"):
+    with middle.popover("Copy as forum post", icon=":material/forum:"):
         st.code(forum_post(turn.answer, link), language="markdown")
-    right.link_button("Ask a mentor", ask_a_mentor_url(bot.settings.forum_url, turn.question, turn.answer))
+    right.link_button("Ask a mentor", ask_a_mentor_url(bot.settings.forum_url, turn.question, turn.answer),
+                      icon=":material/support_agent:")
     if turn.rated is None:
         yes, no, _ = st.columns([1, 1, 2])
-        yes.button("👍 Helpful", key=f"yes-{key}", on_click=rate, args=(turn, True))
-        no.button("👎 Not helpful", key=f"no-{key}", on_click=rate, args=(turn, False))
+        yes.button("Helpful", key=f"yes-{key}", icon=":material/thumb_up:", on_click=rate, args=(turn, True))
+        no.button("Not helpful", key=f"no-{key}", icon=":material/thumb_down:", on_click=rate, args=(turn, False))
     else:
         st.caption("Thanks for the feedback!" if turn.rated else "Thanks: a mentor will see this.")
 
