@@ -131,3 +131,10 @@ def test_browse_lists_every_entry_and_filters() -> None:
     assert not any("symmetric-initialization" in m.value for m in page.markdown)
     page.text_input[0].set_value("zzzz").run()
     assert page.info[0].value.startswith("No entry matches")
+
+
+def test_permalink_works_in_embed_mode(app: AppTest) -> None:
+    app.query_params["entry"] = "dw-derivation"
+    app.query_params["embed"] = "true"
+    app.run()
+    assert not app.exception and titles(app) == ["Deriving dW[l] = (1/m) dZ[l] A[l-1]^T"]
