@@ -1,18 +1,23 @@
 """SQLite store of what students asked and what they thought of the answers (WAL, safe for many writers)."""
 from __future__ import annotations
 
+import csv
 import json
+import os
+import random
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TextIO, TypeVar
 
 from bot.answer import Answer
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = [  # index i upgrades a database at user_version i to i + 1
     """
     CREATE TABLE asks (
@@ -38,8 +43,17 @@ _SCHEMA = [  # index i upgrades a database at user_version i to i + 1
     );
     CREATE INDEX feedback_entry ON feedback(entry_id);
     """,
+    # v2: the mentors' queries (per-entry stats, a time window, asks joined with their feedback) use indexes
+    """
+    CREATE INDEX asks_entry ON asks(entry_id);
+    CREATE INDEX asks_at ON asks(at);
+    CREATE INDEX feedback_ask ON feedback(ask_id);
+    """,
 ]
 T = TypeVar("T")
+_INHERITED: list[sqlite3.Connection] = []  # write connections a forked child got from its parent: kept, never used
+CSV_COLUMNS = ("ask_id", "asked_at", "channel", "question", "kind", "in_scope", "confidence", "entry_id", "top",
+               "latency_ms", "feedback_id", "feedback_at", "feedback_entry_id", "helpful", "comment")
 
 
 @dataclass(frozen=True)
@@ -51,11 +65,38 @@ class Feedback:
     ask_id: int | None = None
 
 
-class Store:
-    """One SQLite file; open it anywhere (chat, API workers), each call is its own short transaction."""
+@dataclass(frozen=True)
+class LoggedAsk:
+    """One logged question as the mentors' views read it back."""
 
-    def __init__(self, path: Path, retries: int = 20) -> None:
-        self.path, self.retries = path, retries
+    id: int
+    at: float  # unix time
+    question: str
+    kind: str  # answer | out_of_scope | greeting
+    confidence: float
+    entry_id: str | None  # the entry shown, if any
+    not_helpful: bool  # a student rated the answer to this ask "not helpful"
+
+
+@dataclass(frozen=True)
+class EntryCounts:
+    shown: int  # asks answered with the entry
+    helpful: int
+    not_helpful: int
+
+
+class Store:
+    """One SQLite file; open it anywhere (chat, API workers), each write is its own short transaction.
+
+    Writes reuse one connection per process (opening one costs ~1 ms, more than the write itself), guarded by a
+    lock so threads can share it; reads open their own, so a slow mentor query never holds up a student's log.
+    """
+
+    def __init__(self, path: Path, patience: float = 60.0) -> None:
+        self.path, self.patience = path, patience  # seconds a write keeps trying while other writers hold the lock
+        self._lock = threading.Lock()
+        self._writer: sqlite3.Connection | None = None
+        self._pid = os.getpid()
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer, nor it them
@@ -86,20 +127,63 @@ class Store:
             raise RuntimeError(f"{self.path} has schema version {version}, newer than this code ({SCHEMA_VERSION}); "
                                "upgrade the bot or point BOT_DB_PATH at another file")
 
+    def _connection(self) -> sqlite3.Connection:
+        """The write connection of this process (called with the lock held)."""
+        if self._writer is None:
+            # synchronous stays FULL: a commit survives a power cut, and with one open connection it costs ~0.3 ms.
+            # timeout=0: _write polls every ~1 ms itself; SQLite's own busy wait sleeps up to 100 ms between tries
+            # and lets a busy writer starve the others for seconds.
+            self._writer = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
+        return self._writer
+
+    def _after_fork(self) -> None:
+        """In a forked child: the parent's connection and lock are not ours (SQLite forbids using, even closing,
+        a connection across fork; the lock may have been held by a thread that does not exist here)."""
+        if self._writer is not None:
+            _INHERITED.append(self._writer)  # never closed here
+        self._writer, self._lock, self._pid = None, threading.Lock(), os.getpid()
+
     def _write(self, action: Callable[[sqlite3.Connection], T]) -> T:
         """Run `action` in an IMMEDIATE transaction, retrying while another writer holds the lock."""
-        for attempt in range(self.retries):
+        if self._pid != os.getpid():
+            self._after_fork()
+        deadline, attempt = time.monotonic() + self.patience, 0
+        while True:
             try:
-                with self._connect() as db:
-                    db.execute("BEGIN IMMEDIATE")
-                    result = action(db)
-                    db.execute("COMMIT")
+                with self._lock:
+                    db = self._connection()
+                    db.execute("BEGIN IMMEDIATE")  # fails at once while another process is writing
+                    try:
+                        result = action(db)
+                        db.execute("COMMIT")
+                    except BaseException:
+                        self._rollback(db)
+                        raise
                     return result
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise
-                time.sleep(min(0.01 * 2**attempt, 0.5))
-        raise RuntimeError(f"{self.path} stayed locked through {self.retries} retries")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.path} stayed locked for {self.patience:.0f} s; is a process stuck "
+                                       "in a transaction (e.g. an open sqlite3 shell)?") from exc
+                attempt += 1
+                time.sleep(min(0.0002 * attempt, 0.002) * (0.5 + random.random()))  # jitter: no lockstep
+
+    def _rollback(self, db: sqlite3.Connection) -> None:
+        try:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+        except sqlite3.Error:  # the connection is in an unknown state: start the next write on a fresh one
+            db.close()
+            self._writer = None
+
+    def close(self) -> None:
+        if self._pid != os.getpid():
+            self._after_fork()
+        with self._lock:
+            if self._writer is not None:
+                self._writer.close()
+            self._writer = None
 
     def log_ask(self, answer: Answer, channel: str, latency_ms: float) -> int:
         """Record one answered question; returns its id (for linking feedback)."""
@@ -128,3 +212,80 @@ class Store:
             raise ValueError(f"table must be asks or feedback, got {table!r}")
         with self._connect() as db:
             return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+    # --- what the mentors read (bot/insights.py); `since` is a unix time, None = everything ---
+
+    def asks(self, since: float | None = None, unsure_below: float | None = None) -> list[LoggedAsk]:
+        """Asks, oldest first; with unsure_below, only those needing a mentor: out of scope, answered with a
+        confidence below it, or rated not helpful."""
+        attention = ("AND (a.kind = 'out_of_scope' OR (a.kind = 'answer' AND a.confidence < :below) OR bad)"
+                     if unsure_below is not None else "")
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT * FROM (SELECT a.id, a.at, a.question, a.kind, a.confidence, a.entry_id, EXISTS("
+                "SELECT 1 FROM feedback f WHERE f.ask_id = a.id AND f.helpful = 0) AS bad FROM asks a "
+                f"WHERE a.at >= :since) a WHERE 1 {attention} ORDER BY a.id",
+                {"since": since or 0.0, "below": unsure_below}).fetchall()
+        return [LoggedAsk(i, at, q, k, c, e, bool(bad)) for i, at, q, k, c, e, bad in rows]
+
+    def entry_counts(self, since: float | None = None) -> dict[str, EntryCounts]:
+        """Per entry id: times shown, and helpful / not helpful ratings (feedback without a logged ask included)."""
+        with self._connect() as db:
+            shown = dict(db.execute("SELECT entry_id, COUNT(*) FROM asks WHERE entry_id IS NOT NULL AND at >= ? "
+                                    "GROUP BY entry_id", (since or 0.0,)).fetchall())
+            rated = db.execute("SELECT entry_id, SUM(helpful), SUM(1 - helpful) FROM feedback WHERE at >= ? "
+                               "GROUP BY entry_id", (since or 0.0,)).fetchall()
+        votes = {e: (int(h), int(n)) for e, h, n in rated}
+        return {e: EntryCounts(int(shown.get(e, 0)), *votes.get(e, (0, 0))) for e in set(shown) | set(votes)}
+
+    def comments(self, since: float | None = None, per_entry: int = 3) -> dict[str, list[str]]:
+        """Per entry id: the latest non-empty feedback comments, newest first."""
+        with self._connect() as db:
+            rows = db.execute("SELECT entry_id, comment FROM feedback WHERE at >= ? AND TRIM(COALESCE(comment, '')) "
+                              "!= '' ORDER BY id DESC", (since or 0.0,)).fetchall()
+        latest: dict[str, list[str]] = {}
+        for entry_id, comment in rows:
+            if len(latest.setdefault(entry_id, [])) < per_entry:
+                latest[entry_id].append(comment.strip())
+        return latest
+
+    def totals(self, since: float | None = None) -> dict[str, int]:
+        """Counts for a summary line: asks by kind and by channel, and feedback by rating."""
+        with self._connect() as db:
+            by_kind = db.execute("SELECT kind, COUNT(*) FROM asks WHERE at >= ? GROUP BY kind", (since or 0.0,))
+            out = {f"kind:{k}": int(n) for k, n in by_kind.fetchall()}
+            by_channel = db.execute("SELECT channel, COUNT(*) FROM asks WHERE at >= ? GROUP BY channel",
+                                    (since or 0.0,))
+            out |= {f"channel:{c}": int(n) for c, n in by_channel.fetchall()}
+            rated = db.execute("SELECT COALESCE(SUM(helpful), 0), COUNT(*) FROM feedback WHERE at >= ?",
+                               (since or 0.0,)).fetchone()
+        return out | {"asks": sum(v for k, v in out.items() if k.startswith("kind:")),
+                      "helpful": int(rated[0]), "not_helpful": int(rated[1] - rated[0])}
+
+    def export_csv(self, out: TextIO, since: float | None = None) -> int:
+        """Write the log as CSV, one row per ask and feedback pair (asks joined with their feedback, then any
+        feedback whose ask was not logged); returns the rows written."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT * FROM (SELECT a.id AS ask, a.at, a.channel, a.question, a.kind, a.in_scope, a.confidence, "
+                "a.entry_id, a.top, a.latency_ms, f.id AS fid, f.at, f.entry_id, f.helpful, f.comment FROM asks a "
+                "LEFT JOIN feedback f ON f.ask_id = a.id WHERE a.at >= :since "
+                "UNION ALL SELECT NULL, NULL, NULL, f.question, NULL, NULL, NULL, NULL, NULL, NULL, f.id, f.at, "
+                "f.entry_id, f.helpful, f.comment FROM feedback f LEFT JOIN asks a ON a.id = f.ask_id "
+                "WHERE a.id IS NULL AND f.at >= :since) ORDER BY ask IS NULL, ask, fid",
+                {"since": since or 0.0}).fetchall()
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        for row in rows:
+            cells = list(row)
+            for i in (1, 11):  # times as ISO 8601 UTC, readable in a spreadsheet
+                cells[i] = "" if cells[i] is None else datetime.fromtimestamp(cells[i], UTC).isoformat(timespec="seconds")
+            writer.writerow([_cell(c) for c in cells])
+        return len(rows)
+
+
+def _cell(value: object) -> object:
+    """A CSV cell a spreadsheet shows as text: a student's '=HYPERLINK(...)' must not become a live formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
