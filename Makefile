@@ -42,7 +42,7 @@ test: $(BIN)/.installed system-deps lint
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check bot app.py pages bench tests kb/snippets
+	$(BIN)/ruff check bot app.py pages bench tests kb/snippets examples
 	$(BIN)/mypy bot app.py pages
 
 build: $(BIN)/.installed

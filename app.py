@@ -171,7 +171,7 @@ def show_answer(turn: Turn, key: str) -> None:
 def actions(turn: Turn, key: str) -> None:
     entry = turn.answer.entry
     assert entry is not None
-    link = bot.url(entry.id)
+    link = bot.permalink(entry.id)
     left, middle, right = st.columns(3)
     with left.popover("Copy link", icon=":material/link:"):
         st.code(link, language=None)

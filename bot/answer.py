@@ -9,7 +9,7 @@ from typing import Any
 from bot.config import Settings, load_settings
 from bot.corpus import documents, load_or_build
 from bot.embed import Embedder, SentenceEmbedder
-from bot.errors import BadQuestion
+from bot.errors import BadQuestion, QuestionTooLong
 from bot.kb import Entry, load_kb
 from bot.retrieve import Retriever
 
@@ -69,6 +69,11 @@ class Bot:
     def url(self, entry_id: str) -> str:
         return f"{self.settings.public_url.rstrip('/')}/?entry={entry_id}"
 
+    def permalink(self, entry_id: str) -> str:
+        """The link to share: the API's preview page (it unfurls into a card) when api_base_url is set, else url()."""
+        base = self.settings.api_base_url.rstrip("/")
+        return f"{base}/e/{entry_id}" if base else self.url(entry_id)
+
     def suggestion(self, entry: Entry, score: float | None = None) -> Suggestion:
         return Suggestion(entry.id, entry.title, list(entry.topics), None if score is None else round(score, 4),
                           self.url(entry.id))
@@ -103,6 +108,11 @@ class Bot:
         return Answer(question, "answer", True, confidence, answers, message, best, related, best.snippet_code,
                       self.derivation(best, question))
 
+    def similar(self, text: str, k: int = 5) -> list[Suggestion]:
+        """The k entries nearest to `text`, best first: retrieval only (no scope decision, no derivation)."""
+        text = check_question(text, self.settings.max_question_chars)
+        return [self.suggestion(self.kb.get(h.entry_id), h.score) for h in self.retriever.rank(text).hits[:k]]
+
     def derivation(self, entry: Entry, question: str = "") -> dict[str, Any] | None:
         """The entry's derivation, for the activation, loss or layer the question names when it supports them.
 
@@ -129,8 +139,8 @@ def check_question(question: str, max_chars: int) -> str:
     if not question:
         raise BadQuestion("the question is empty; type a question, e.g. “why is there no 1/m in dZ[L]?”")
     if len(question) > max_chars:
-        raise BadQuestion(f"the question is {len(question):,} characters long; the limit is {max_chars:,}. "
-                          "Paste only the formula or the lines of code you are asking about")
+        raise QuestionTooLong(f"the question is {len(question):,} characters long; the limit is {max_chars:,}. "
+                              "Paste only the formula or the lines of code you are asking about")
     junk = len(_CONTROL.findall(question))
     if junk > max(2, len(question) // 50):
         raise BadQuestion(f"the question contains {junk} control or undecodable characters (binary data?); "

@@ -19,6 +19,9 @@ EXAMPLES = """examples:
   python -m bot eval ../shared/eval/dev.jsonl
   python -m bot run one-over-m-in-dzl
   python -m bot derive dz-output --loss mse
+  python -m bot check-grads my_backward.py
+  python -m bot report --days 7 --csv week.csv
+  python -m bot serve --port 8000 --workers 2
 """
 
 
@@ -78,6 +81,27 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", type=Path, help="JSONL of {\"question\": ..., \"topics\": [...]}")
     evaluate.add_argument("--misses", type=int, default=20, help="misses to print (default: 20)")
     evaluate.set_defaults(run=_eval)
+    report = sub.add_parser("report", help="for mentors: unanswered questions grouped by meaning, feedback per entry")
+    report.add_argument("--days", type=float, default=None, help="only the last N days (default: the whole log)")
+    report.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    report.add_argument("--csv", type=Path, metavar="FILE", help="also write the log (asks joined with feedback) to FILE")
+    report.set_defaults(run=_report)
+    serve = sub.add_parser("serve", help="start the HTTP API and link previews (FastAPI); docs at /docs")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1; 0.0.0.0: all)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="processes, each with its own model (~400 MB); 2 on 2 cores (default: 1)")
+    serve.set_defaults(run=_serve)
+    check = sub.add_parser("check-grads", help="check your backward pass: each dW, db against finite differences",
+                           description="Runs FILE in the sandbox on a small seeded network (m = 7) and says, per "
+                                       "gradient, OK or what is wrong (1/m, shapes, products). Exit 0 when every "
+                                       "gradient is OK, 1 otherwise. Start from: python -m bot check-grads "
+                                       "--template backward > my_backward.py")
+    check.add_argument("file", nargs="?", type=Path, help="a Python file defining backward(X, Y, params, cache), "
+                       "L_model_backward(AL, Y, caches) or linear_backward(dZ, cache); '-' reads standard input")
+    check.add_argument("--template", choices=["backward", "assignment"], help="print a template to fill in and exit")
+    check.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    check.set_defaults(run=_check_grads)
     return parser
 
 
@@ -255,3 +279,84 @@ def _eval(args: argparse.Namespace) -> int:
     for name, value in report.metrics().items():
         print(f"{name:16} {value:.3f}")
     return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from bot.config import load_settings
+    from bot.insights import build_report, render
+    from bot.kb import load_kb
+    from bot.store import Store
+
+    if args.days is not None and args.days <= 0:
+        raise BadQuestion(f"--days must be a positive number of days, got {args.days}")
+    settings = load_settings()
+    if not settings.db_path.exists():
+        print(f"no questions logged yet: {settings.db_path} does not exist (BOT_DB_PATH; the chat creates it)")
+        return 0
+    store, since = Store(settings.db_path), time.time() - args.days * 86400 if args.days else None
+    report = build_report(store, load_kb(settings.kb_dir), _bot, since)  # the model loads only if there is a group
+    if args.csv is not None:
+        try:
+            with args.csv.open("w", newline="", encoding="utf-8") as out:
+                print(f"wrote {store.export_csv(out, since)} rows to {args.csv}", file=sys.stderr)
+        except OSError as exc:
+            raise BadQuestion(f"cannot write {args.csv}: {exc.strerror}") from None
+    print(json.dumps(asdict(report), ensure_ascii=False) if args.json else render(report))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import os
+
+    from bot.config import load_settings
+    from bot.kb import load_kb
+
+    if args.workers < 1 or not 0 < args.port < 65536:
+        raise BadQuestion(f"--workers must be >= 1 and --port 1..65535, got {args.workers} and {args.port}")
+    settings = load_settings()
+    kb = load_kb(settings.kb_dir)  # a broken KB stops here with its problems, not once in every worker
+    if settings.torch_threads == 0:  # each worker has one inference thread per core, each a single-threaded torch
+        os.environ["BOT_TORCH_THREADS"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the sandbox forks; tokenizers warns after a fork
+    if args.workers > 1 and _index_stale(settings.cache_dir, kb.content_hash, settings.model):
+        _bot(progress=True)  # build it once here, not in every worker at the same time
+    import uvicorn
+
+    from bot.api import NoDelayHTTP
+
+    uvicorn.run("bot.api:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers,
+                http=NoDelayHTTP)
+    return 0
+
+
+def _index_stale(cache_dir: Path, kb_hash: str, model: str) -> bool:
+    """A cheap look at the manifest (each worker still checks it in full)."""
+    try:
+        manifest = json.loads((cache_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    return not isinstance(manifest, dict) or (manifest.get("kb_hash"), manifest.get("model")) != (kb_hash, model)
+
+
+def _check_grads(args: argparse.Namespace) -> int:
+    from bot.config import load_settings, sandbox_limits
+    from bot.lab import check_code
+    from bot.templates import TEMPLATES
+
+    if args.template:
+        print(TEMPLATES[args.template], end="")
+        return 0
+    if args.file is None:
+        raise BadQuestion("no file given; usage: python -m bot check-grads FILE (or --template backward)")
+    try:
+        code = sys.stdin.read() if str(args.file) == "-" else args.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadQuestion(f"cannot read {args.file}: {exc}") from None
+    settings = load_settings()
+    report = check_code(code, sandbox_limits(settings), settings.sandbox_isolation)
+    if report.failure is not None and report.failure.kind == "input":
+        raise BadQuestion(f"{args.file}: {report.failure.message}")
+    print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.to_text(settings.public_url))
+    return 0 if report.ok else 1

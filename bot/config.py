@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from bot.errors import ConfigError
@@ -29,18 +29,36 @@ class Settings:
     forum_url: str = "https://community.deeplearning.ai"  # Discourse forum for "Ask a mentor" (/new-topic?...)
     db_path: Path = ROOT / ".data" / "bot.sqlite3"   # asks and feedback (SQLite, WAL)
     log_questions: bool = True                  # keep every question asked (no personal data beyond its text)
+    mentor_password: str = field(default="", repr=False)  # opens pages/3_Mentor.py; empty = that page is off
     sandbox_isolation: str = "auto"             # "auto" (bubblewrap if it works), "bubblewrap" (required), "limits"
     sandbox_wall_seconds: int = 10              # a snippet is killed (with its children) after this
     sandbox_cpu_seconds: int = 10               # CPU time (RLIMIT_CPU)
     sandbox_memory_mb: int = 1024               # address space (RLIMIT_AS); NumPy needs ~300 MB of it
     sandbox_output_kb: int = 64                 # output kept and shown; the rest is cut with a note
     sandbox_processes: int = 16                 # processes and threads a snippet may start
+    api_base_url: str = ""                      # public base of the HTTP API; when set, shared links are {it}/e/<id>
+    api_keys: str = field(default="", repr=False)  # comma-separated keys for POST /v1/run (and /v1/feedback once set)
+    api_run_code: bool = False                  # POST /v1/run runs ANY code sent to it (with a key); off by default
+    api_cors_origins: str = ""                  # comma-separated origins whose pages may call the API, e.g. the forum's
+    api_rate_limit: int = 120                   # requests per minute per client IP, per worker process; 0 = no limit
+    api_max_body_kb: int = 256                  # larger request bodies are refused with 413
 
     @property
     def topics_file(self) -> Path:
         return self.kb_dir / "topics.json"
 
+    @property
+    def api_key_list(self) -> list[str]:
+        return _items(self.api_keys)
 
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.rstrip("/") for origin in _items(self.api_cors_origins)]
+
+
+def _items(raw: str) -> list[str]:
+    """The non-empty, trimmed items of a comma-separated setting."""
+    return [item.strip() for item in raw.split(",") if item.strip()]
 
 
 def _flag(raw: str) -> bool:
@@ -75,6 +93,10 @@ def load_settings(**overrides: object) -> Settings:
         raise ConfigError(f"sandbox_isolation must be auto, bubblewrap or limits, got {settings.sandbox_isolation!r}")
     if settings.index_backend not in {"auto", "faiss", "numpy"}:
         raise ConfigError(f"index_backend must be auto, faiss or numpy, got {settings.index_backend!r}")
+    if settings.api_rate_limit < 0 or settings.api_max_body_kb < 1:
+        raise ConfigError(f"api_rate_limit must be >= 0 (0 = off) and api_max_body_kb >= 1, got "
+                          f"{settings.api_rate_limit} and {settings.api_max_body_kb}; fix BOT_API_RATE_LIMIT or "
+                          "BOT_API_MAX_BODY_KB")
     return settings
 
 

@@ -24,3 +24,7 @@ class BadQuestion(BotError):
 
 class EntryNotFound(BotError):
     """No entry has this id."""
+
+
+class QuestionTooLong(BadQuestion):
+    """The question is longer than the configured limit (HTTP 413; a BadQuestion everywhere else)."""

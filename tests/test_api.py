@@ -1,0 +1,443 @@
+"""The HTTP API as a client sees it, through FastAPI's TestClient (the fake embedder, except where marked)."""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+import hypothesis.errors
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+
+from bot.answer import Bot
+from bot.api import create_app
+from bot.config import ROOT, load_settings
+from bot.errors import ConfigError
+from bot.guards import TokenBucket
+from bot.preview import markdown_html, math_html
+from tests.conftest import FIXTURE_KB, HashEmbedder
+
+
+def wait_ready(client: TestClient) -> None:
+    for _ in range(200):
+        if client.get("/readyz").status_code == 200:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"never ready: {client.get('/readyz').json()}")
+
+
+@contextmanager
+def serving(bot: Bot, **overrides: Any) -> Iterator[TestClient]:
+    """The API over `bot`, started and ready; the store is a file next to the bot's index cache."""
+    settings = replace(bot.settings, **{"db_path": bot.settings.cache_dir.parent / "bot.sqlite3",
+                                        "api_rate_limit": 0, **overrides})
+    with TestClient(create_app(lambda: bot, settings)) as client:
+        wait_ready(client)
+        yield client
+
+
+def rows(bot: Bot, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(bot.settings.cache_dir.parent / "bot.sqlite3") as db:
+        return db.execute(sql).fetchall()
+
+
+@pytest.fixture
+def client(fake_bot: Bot) -> Iterator[TestClient]:
+    with serving(fake_bot) as client:
+        yield client
+
+
+@pytest.fixture
+def rich_bot(kb_dir: Path, tmp_path: Path) -> Bot:
+    """The fixture KB with a snippet and a derivation on one-over-m."""
+    (kb_dir / "snippets").mkdir()
+    (kb_dir / "snippets" / "tiny.py").write_text("import numpy as np\nprint('claim: sum =', int(np.ones(3).sum()))\n")
+    path = kb_dir / "one-over-m.md"
+    path.write_text(path.read_text().replace("related:", "snippet: tiny.py\nderivation: cost-mean\nrelated:", 1))
+    return Bot(load_settings(kb_dir=kb_dir, cache_dir=tmp_path / "cache"), embedder=HashEmbedder())
+
+
+# --- health and start-up -------------------------------------------------------------------------------------------
+
+def test_healthz_is_up_while_the_model_loads_and_readyz_says_503_until_it_is(fake_bot: Bot) -> None:
+    loaded = threading.Event()
+
+    def slow() -> Bot:
+        loaded.wait(10)
+        return fake_bot
+
+    settings = replace(fake_bot.settings, db_path=fake_bot.settings.cache_dir.parent / "bot.sqlite3")
+    with TestClient(create_app(slow, settings)) as client:
+        assert client.get("/healthz").json() == {"ok": True}
+        response = client.get("/readyz")
+        assert response.status_code == 503 and response.headers["retry-after"] == "5"
+        assert response.json()["error"] == "not ready" and "loading" in response.json()["detail"]
+        assert client.post("/v1/ask", json={"question": "relu derivative"}).status_code == 503
+        loaded.set()
+        wait_ready(client)
+        assert client.get("/readyz").json() == {"ok": True, "entries": 4, "model": "test-hash-embedder"}
+
+
+def test_readyz_reports_a_failed_load(fake_bot: Bot) -> None:
+    def broken() -> Bot:
+        raise ConfigError("cannot load embedding model 'nope'")
+
+    settings = replace(fake_bot.settings, db_path=fake_bot.settings.cache_dir.parent / "bot.sqlite3")
+    with TestClient(create_app(broken, settings)) as client:
+        time.sleep(0.1)
+        body = client.get("/readyz").json()
+        assert body["status"] == 503 and "cannot load embedding model 'nope'" in body["detail"]
+
+
+# --- answers -------------------------------------------------------------------------------------------------------
+
+def test_ask_is_the_cli_object_plus_a_forum_reply_a_permalink_and_an_ask_id(client: TestClient, fake_bot: Bot) -> None:
+    body = client.post("/v1/ask", json={"question": "why is there no 1/m in dZ"}).json()
+    cli_keys = set(fake_bot.ask("why is there no 1/m in dZ").to_dict())
+    assert set(body) == cli_keys | {"answer_markdown", "permalink", "ask_id"}
+    assert body["answer"]["id"] == "one-over-m" and body["permalink"] == "http://localhost:8501/?entry=one-over-m"
+    assert body["answer_markdown"].startswith("### Why 1/m is in dW but not in dZ")
+    assert body["answer_markdown"].rstrip().endswith(body["permalink"])
+    assert rows(fake_bot, "SELECT id, channel, question, entry_id FROM asks") == [
+        (body["ask_id"], "api", "why is there no 1/m in dZ", "one-over-m")]
+
+
+def test_ask_with_an_api_base_url_links_to_the_preview_page(fake_bot: Bot) -> None:
+    bot = Bot(replace(fake_bot.settings, api_base_url="https://api.example.org/"), embedder=HashEmbedder())
+    assert bot.permalink("shapes") == "https://api.example.org/e/shapes"
+    assert fake_bot.permalink("shapes") == fake_bot.url("shapes")  # no API base URL: the chat's link
+    with serving(bot) as client:
+        body = client.post("/v1/ask", json={"question": "derivative of relu at zero"}).json()
+        entries = client.get("/v1/entries").json()["entries"]
+    assert body["permalink"] == "https://api.example.org/e/relu-derivative"
+    assert body["answer_markdown"].rstrip().endswith("https://api.example.org/e/relu-derivative")
+    assert {e["permalink"] for e in entries} == {f"https://api.example.org/e/{e['id']}" for e in entries}
+
+
+@pytest.mark.parametrize("question, kind, starts", [
+    ("hello", "greeting", "Hello!"),
+    ("tell me a joke please", "out_of_scope", "This knowledge base does not cover that."),
+])
+def test_ask_without_an_entry_has_no_permalink(client: TestClient, question: str, kind: str, starts: str) -> None:
+    body = client.post("/v1/ask", json={"question": question}).json()
+    assert body["kind"] == kind and body["permalink"] is None and body["answer_markdown"].startswith(starts)
+
+
+def test_ask_is_not_logged_when_logging_is_off(fake_bot: Bot) -> None:
+    with serving(fake_bot, log_questions=False) as client:
+        assert client.post("/v1/ask", json={"question": "relu derivative"}).json()["ask_id"] is None
+    assert rows(fake_bot, "SELECT COUNT(*) FROM asks") == [(0,)]
+
+
+def test_similar_ranks_entries_with_scores_and_logs_nothing(client: TestClient, fake_bot: Bot) -> None:
+    body = client.get("/v1/similar", params={"text": "derivative of relu", "k": 2}).json()
+    assert [e["id"] for e in body["entries"]][:1] == ["relu-derivative"] and len(body["entries"]) == 2
+    assert body["entries"][0]["score"] >= body["entries"][1]["score"]
+    assert set(body["entries"][0]) == {"id", "title", "topics", "score", "url", "permalink"}
+    assert rows(fake_bot, "SELECT COUNT(*) FROM asks") == [(0,)]
+
+
+# --- entries, previews and the sandbox ------------------------------------------------------------------------------
+
+def test_entries_lists_every_entry(client: TestClient) -> None:
+    entries = client.get("/v1/entries").json()["entries"]
+    assert sorted(e["id"] for e in entries) == ["loss-vs-cost", "one-over-m", "relu-derivative", "shapes"]
+    assert set(entries[0]) == {"id", "title", "summary", "topics", "permalink"}
+
+
+def test_entry_is_whole_with_body_derivation_snippet_and_related(rich_bot: Bot) -> None:
+    with serving(rich_bot) as client:
+        entry = client.get("/v1/entries/one-over-m").json()
+    assert entry["body"].startswith("**Short answer.**") and entry["snippet"] == "tiny.py"
+    assert "np.ones(3)" in entry["snippet_code"]
+    assert entry["derivation"]["name"] == "cost-mean" and all(s["latex"] for s in entry["derivation"]["steps"])
+    assert [r["id"] for r in entry["related"]] == ["loss-vs-cost", "shapes"]
+
+
+def test_run_entry_runs_the_curated_snippet_in_the_sandbox(rich_bot: Bot) -> None:
+    with serving(rich_bot) as client:
+        result = client.post("/v1/entries/one-over-m/run").json()
+        missing = client.post("/v1/entries/shapes/run")
+    assert result["ok"] and result["exit_code"] == 0 and result["stdout"] == "claim: sum = 3\n"
+    assert set(result) == {"stdout", "stderr", "exit_code", "seconds", "limit", "message", "isolation", "ok"}
+    assert missing.status_code == 404 and missing.json()["error"] == "no snippet"
+
+
+def test_preview_page_is_self_contained_html_with_mathml_a_highlighted_snippet_and_a_chat_link(
+        rich_bot: Bot) -> None:
+    with serving(rich_bot) as client:
+        response = client.get("/e/one-over-m")
+    page = response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert page.count("<math ") >= 2 and 'class="tex"' not in page  # the body's and every derivation step's math
+    assert '<div class="highlight">' in page
+    assert "<script" not in page and "stylesheet" not in page and " src=" not in page  # nothing fetched: no CDN
+    assert f'<a href="{rich_bot.url("one-over-m")}">Ask a follow-up in the chat</a>' in page
+    assert "Derivation: " in page
+
+
+class MetaTags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "meta" and found.get("content") is not None:
+            self.tags[found.get("property") or found.get("name") or "?"] = found["content"] or ""
+
+
+def test_preview_meta_tags_are_present_and_escaped(kb_dir: Path, tmp_path: Path) -> None:
+    title = 'Why <script>alert("x")</script> & "1/m" matter'
+    summary = 'dZ is per-example; "dW" averages <b>m</b> of them.'
+    path = kb_dir / "one-over-m.md"
+    text = path.read_text()
+    text = text.replace("title: Why 1/m is in dW but not in dZ", f"title: '{title}'", 1)
+    path.write_text(text.replace(text.split("\n")[3], f"summary: '{summary}'", 1))
+    bot = Bot(load_settings(kb_dir=kb_dir, cache_dir=tmp_path / "cache"), embedder=HashEmbedder())
+    with serving(bot) as client:
+        page = client.get("/e/one-over-m").text
+    parser = MetaTags()
+    parser.feed(page)
+    assert parser.tags["og:title"] == title and parser.tags["twitter:title"] == title
+    assert parser.tags["og:description"] == summary and parser.tags["twitter:description"] == summary
+    assert parser.tags["og:site_name"] == "Backprop Q&A" and parser.tags["twitter:card"] == "summary"
+    assert parser.tags["og:url"] == bot.permalink("one-over-m")
+    assert "<script>" not in page and "&lt;script&gt;alert(&quot;x&quot;)" in page and "<b>m</b>" not in page
+
+
+def test_math_is_sanitised_and_unsupported_latex_is_shown_as_source() -> None:
+    assert "<script" not in math_html(r"\text{<script>alert(1)</script>}")
+    assert "&lt;script&gt;" in math_html(r"\text{<script>alert(1)</script>}")
+    assert math_html(r"\frac{1}{") == r'<code class="tex">\frac{1}{</code>'
+
+
+def test_markdown_keeps_code_as_written_and_raw_html_as_text() -> None:
+    out = markdown_html("Cost $J$, code `x = $y$`.\n\n$$\nJ = \\frac{1}{m}\n$$\n\n<img src=x onerror=alert(1)>")
+    assert out.count('display="inline"') == 1 and out.count('display="block"') == 1
+    assert "<code>x = $y$</code>" in out and "&lt;img src=x onerror=alert(1)&gt;" in out
+
+
+# --- keys, feedback and arbitrary code -------------------------------------------------------------------------------
+
+def test_feedback_is_open_by_default_and_lands_in_the_store(client: TestClient, fake_bot: Bot) -> None:
+    response = client.post("/v1/feedback", json={"entry_id": "shapes", "question": "shape of dW?", "helpful": False,
+                                                 "comment": "wanted db too"})
+    assert response.status_code == 201 and response.json() == {"ok": True, "id": 1}
+    assert rows(fake_bot, "SELECT entry_id, question, helpful, comment FROM feedback") == [
+        ("shapes", "shape of dW?", 0, "wanted db too")]
+
+
+@pytest.mark.parametrize("headers, status, error", [
+    ({}, 401, "missing API key"),
+    ({"X-API-Key": "guess"}, 403, "wrong API key"),
+    ({"X-API-Key": "k2"}, 201, None),
+])
+def test_feedback_needs_a_key_once_keys_are_set(fake_bot: Bot, headers: dict[str, str], status: int,
+                                                error: str | None) -> None:
+    with serving(fake_bot, api_keys="k1, k2") as client:
+        response = client.post("/v1/feedback", headers=headers,
+                               json={"entry_id": "shapes", "question": "q", "helpful": True})
+    assert response.status_code == status and response.json().get("error") == error
+
+
+@pytest.mark.parametrize("overrides, headers, status, error, detail", [
+    ({}, {"X-API-Key": "k"}, 403, "disabled", "BOT_API_RUN_CODE=true"),
+    ({"api_run_code": True}, {"X-API-Key": "k"}, 403, "no API key configured", "BOT_API_KEYS="),
+    ({"api_run_code": True, "api_keys": "k"}, {}, 401, "missing API key", "X-API-Key header"),
+    ({"api_run_code": True, "api_keys": "k"}, {"X-API-Key": "K"}, 403, "wrong API key", "does not match"),
+])
+def test_run_code_is_off_by_default_and_needs_a_key(fake_bot: Bot, overrides: dict[str, Any],
+                                                    headers: dict[str, str], status: int, error: str,
+                                                    detail: str) -> None:
+    with serving(fake_bot, **overrides) as client:
+        response = client.post("/v1/run", headers=headers, json={"code": "print(42)"})
+    assert response.status_code == status
+    assert response.json()["error"] == error and detail in response.json()["detail"]
+
+
+def test_run_code_with_a_key_runs_it_in_the_sandbox(fake_bot: Bot) -> None:
+    with serving(fake_bot, api_run_code=True, api_keys="k") as client:
+        result = client.post("/v1/run", headers={"X-API-Key": "k"}, json={"code": "print(6 * 7)"}).json()
+        too_long = client.post("/v1/run", headers={"X-API-Key": "k"}, json={"code": "#" * 100_001})
+    assert result["ok"] and result["stdout"] == "42\n"
+    assert too_long.status_code == 413 and "100,001 characters" in too_long.json()["detail"]
+
+
+# --- errors: one shape, the right status -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method, path, kwargs, status, error", [
+    ("GET", "/nowhere", {}, 404, "not found"),
+    ("DELETE", "/v1/ask", {}, 405, "method not allowed"),
+    ("GET", "/v1/entries/no-such-entry", {}, 404, "unknown entry"),
+    ("GET", "/e/no-such-entry", {}, 404, "unknown entry"),
+    ("POST", "/v1/entries/no-such-entry/run", {}, 404, "unknown entry"),
+    ("POST", "/v1/feedback", {"json": {"entry_id": "nope", "question": "q", "helpful": True}}, 404, "unknown entry"),
+    ("POST", "/v1/ask", {"json": {"question": "x" * 4001}}, 413, "too large"),
+    ("GET", "/v1/similar", {"params": {"text": "x" * 4001}}, 413, "too large"),
+    ("POST", "/v1/ask", {"json": {"question": "x" * 300_000}}, 413, "too large"),
+    ("POST", "/v1/ask", {"json": {}}, 422, "invalid input"),
+    ("POST", "/v1/ask", {"json": {"question": "  "}}, 422, "invalid input"),
+    ("POST", "/v1/ask", {"json": {"question": "q", "top_k": 0}}, 422, "invalid input"),
+    ("POST", "/v1/ask", {"json": {"question": "q", "typo": 1}}, 422, "invalid input"),
+    ("POST", "/v1/ask", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 422,
+     "invalid input"),
+    ("GET", "/v1/similar", {}, 422, "invalid input"),
+    ("GET", "/v1/similar", {"params": {"text": "relu", "k": 0}}, 422, "invalid input"),
+    ("POST", "/v1/feedback", {"json": {"entry_id": "shapes", "question": "q"}}, 422, "invalid input"),
+    ("POST", "/v1/feedback", {"json": {"entry_id": "shapes", "question": "q", "helpful": True,
+                                       "comment": "x" * 2001}}, 422, "invalid input"),
+])
+def test_errors_have_one_shape_and_the_right_status(client: TestClient, method: str, path: str,
+                                                    kwargs: dict[str, Any], status: int, error: str) -> None:
+    response = client.request(method, path, **kwargs)
+    body = response.json()
+    assert response.status_code == status and body["status"] == status
+    assert body["ok"] is False and body["error"] == error and body["detail"]
+    assert set(body) == {"ok", "status", "error", "detail"}
+
+
+def test_a_streamed_body_over_the_cap_is_413(fake_bot: Bot) -> None:
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the server must count
+        yield b'{"question": "'
+        for _ in range(40):
+            yield b"x" * 100
+        yield b'"}'
+
+    with serving(fake_bot, api_max_body_kb=2) as client:
+        response = client.post("/v1/ask", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413 and response.json()["detail"] == "the request body is larger than 2 KB"
+
+
+def test_rate_limit_answers_429_with_retry_after_and_spares_health_checks(fake_bot: Bot) -> None:
+    with serving(fake_bot, api_rate_limit=2) as client:
+        assert [client.get("/v1/entries").status_code for _ in range(2)] == [200, 200]
+        limited = client.get("/v1/similar", params={"text": "relu"})
+        assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 200
+    assert limited.status_code == 429 and limited.json()["error"] == "rate limited"
+    assert int(limited.headers["retry-after"]) >= 1 and "more than 2 requests a minute" in limited.json()["detail"]
+
+
+def test_token_bucket_allows_a_burst_then_refills_at_the_rate() -> None:
+    now = [0.0]
+    bucket = TokenBucket(60, clock=lambda: now[0])  # one token a second, bursts of 60
+    assert all(bucket.take("a") == 0.0 for _ in range(60))
+    assert bucket.take("a") == pytest.approx(1.0) and bucket.take("b") == 0.0  # clients are counted apart
+    now[0] = 1.0
+    assert bucket.take("a") == 0.0 and bucket.take("a") > 0
+
+
+def test_cors_allows_only_the_listed_origins(fake_bot: Bot) -> None:
+    forum = "https://community.deeplearning.ai"
+    with serving(fake_bot, api_cors_origins=f"{forum}/, https://other.example") as client:
+        allowed = client.get("/v1/entries", headers={"Origin": forum})
+        refused = client.get("/v1/entries", headers={"Origin": "https://evil.example"})
+        preflight = client.options("/v1/ask", headers={"Origin": forum, "Access-Control-Request-Method": "POST",
+                                                       "Access-Control-Request-Headers": "content-type"})
+    assert allowed.headers["access-control-allow-origin"] == forum
+    assert "access-control-allow-origin" not in refused.headers
+    assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"] == forum
+
+
+def test_openapi_documents_every_route_and_the_error_shape(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert {"/v1/ask", "/v1/similar", "/v1/entries", "/v1/entries/{entry_id}", "/v1/entries/{entry_id}/run",
+            "/v1/run", "/v1/feedback", "/healthz", "/readyz", "/e/{entry_id}"} <= set(schema["paths"])
+    assert "ErrorBody" in json.dumps(schema["paths"]["/v1/ask"]["post"]["responses"]["422"])
+    assert client.get("/docs").status_code == 200
+
+
+def test_readme_documents_every_route(client: TestClient) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## HTTP API"):]
+    for path in client.get("/openapi.json").json()["paths"]:
+        assert f" {path.replace('{entry_id}', '{id}')}" in section, path
+
+
+def test_serve_runs_uvicorn_with_one_torch_thread_per_inference_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from bot import cli
+    from bot.api import NoDelayHTTP
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.delenv("BOT_TORCH_THREADS", raising=False)  # restored afterwards, like the next one
+    monkeypatch.delenv("TOKENIZERS_PARALLELISM", raising=False)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append({"app": app, **kwargs}))
+    monkeypatch.setattr(cli, "_index_stale", lambda *_: False)
+    assert cli.main(["serve", "--port", "8123", "--workers", "2"]) == 0
+    assert calls == [{"app": "bot.api:app_from_env", "factory": True, "host": "127.0.0.1", "port": 8123,
+                      "workers": 2, "http": NoDelayHTTP}]
+    assert os.environ["BOT_TORCH_THREADS"] == "1"
+
+
+def test_serve_refuses_bad_arguments_before_loading_anything(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot import cli
+
+    assert cli.main(["serve", "--workers", "0"]) == 2
+    assert "--workers must be >= 1" in capsys.readouterr().err
+
+
+# --- the real model ---------------------------------------------------------------------------------------------------
+
+def test_real_ask_and_preview(real_bot: Bot, tmp_path: Path) -> None:
+    settings = replace(real_bot.settings, db_path=tmp_path / "bot.sqlite3", api_rate_limit=0)
+    with TestClient(create_app(lambda: real_bot, settings)) as client:
+        wait_ready(client)
+        body = client.post("/v1/ask", json={"question": "why is there no 1/m in dZ2?"}).json()
+        similar = client.get("/v1/similar", params={"text": "transpose of W in dA_prev", "k": 3}).json()
+        page = client.get("/e/one-over-m-placement").text
+    assert body["answer"]["id"] == "one-over-m-placement" and "$$" in body["answer_markdown"]
+    assert "da-prev-derivation" in [e["id"] for e in similar["entries"]]
+    assert page.count("<math ") > 20 and 'class="tex"' not in page
+
+
+# --- fuzzing the OpenAPI schema -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Schemathesis runs the app's lifespan itself; the fake bot is ready a moment after the schema is read."""
+    tmp = tmp_path_factory.mktemp("fuzz")
+    settings = load_settings(kb_dir=FIXTURE_KB, cache_dir=tmp / "cache", db_path=tmp / "bot.sqlite3", api_rate_limit=0)
+    bot = Bot(settings, embedder=HashEmbedder())
+    app = create_app(lambda: bot, settings)
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    for _ in range(200):
+        if app.state.bot is not None:
+            break
+        time.sleep(0.02)
+    return schema
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_fuzzed_requests_never_get_a_server_error(api_schema: Any, mode: GenerationMode) -> None:
+    """Every operation, with valid (positive) or invalid (negative) input: never a 5xx, always the error shape."""
+    for result in api_schema.get_all_operations():
+        operation = result.ok()
+
+        @hypothesis.given(case=operation.as_strategy(mode))
+        @hypothesis.settings(max_examples=12, deadline=None, derandomize=True, database=None,
+                             suppress_health_check=list(hypothesis.HealthCheck))
+        def fuzz(case: Any) -> None:
+            response = case.call()
+            case.validate_response(response, checks=[not_a_server_error])
+            if response.status_code >= 400:
+                assert set(response.json()) == {"ok", "status", "error", "detail"}
+
+        try:
+            fuzz()
+        except hypothesis.errors.Unsatisfiable:  # an operation without inputs has no invalid input to send
+            assert mode is GenerationMode.NEGATIVE, operation.label
