@@ -17,7 +17,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 from bot.kb import Entry
-from bot.render import _FENCE, _MATH, normalize_math  # the chat's rules for where code and math start and end
+from bot.render import FENCE, MATH, normalize_math  # the chat's rules for where code and math start and end
 
 SITE_NAME = "Backprop Q&A"
 # Raw HTML in an entry is shown as text, never passed through; markdown-it also refuses javascript: links.
@@ -101,9 +101,9 @@ def markdown_html(markdown: str) -> str:
         maths.append(math_html(source[2:-2] if display else source[1:-1], display))
         return f"\ue000{len(maths) - 1}\ue001"
 
-    parts = _FENCE.split(normalize_math(markdown))
+    parts = FENCE.split(normalize_math(markdown))
     for i in range(0, len(parts), 2):  # even parts are prose, odd parts code
-        parts[i] = _MATH.sub(stash, parts[i].replace("\ue000", "").replace("\ue001", ""))
+        parts[i] = MATH.sub(stash, parts[i].replace("\ue000", "").replace("\ue001", ""))
     return _SLOT.sub(lambda m: maths[int(m[1])], _MARKDOWN.render("".join(parts)))
 
 

@@ -7,21 +7,21 @@ from urllib.parse import quote, urlencode
 
 from bot.answer import Answer
 
-_FENCE = re.compile(r"(```.*?```|`[^`\n]*`)", re.DOTALL)  # code is left exactly as written
+FENCE = re.compile(r"(```.*?```|`[^`\n]*`)", re.DOTALL)  # code is left exactly as written
 _DISPLAY = re.compile(r"\\\[(.+?)\\\]", re.DOTALL)
 _INLINE = re.compile(r"\\\((.+?)\\\)", re.DOTALL)
 # pandoc's rule for inline math: no space just inside the dollars, no digit just after the closing one ("$5 and $10")
-_MATH = re.compile(r"((?<!\\)\$\$.+?(?<!\\)\$\$|(?<!\\)\$(?=\S)[^$\n]+?(?<=\S)(?<!\\)\$(?!\d))", re.DOTALL)
+MATH = re.compile(r"((?<!\\)\$\$.+?(?<!\\)\$\$|(?<!\\)\$(?=\S)[^$\n]+?(?<=\S)(?<!\\)\$(?!\d))", re.DOTALL)
 _STRAY = re.compile(r"(?<!\\)\$")
 
 
 def normalize_math(markdown: str) -> str:
     """Use only $...$ and $$...$$ (all Streamlit renders): rewrite \\(...\\) and \\[...\\], escape stray dollars."""
-    parts = _FENCE.split(markdown)
+    parts = FENCE.split(markdown)
     for i in range(0, len(parts), 2):  # even parts are prose, odd parts code
         text = _DISPLAY.sub(lambda m: f"\n$$\n{m[1].strip()}\n$$\n", parts[i])
         text = _INLINE.sub(lambda m: f"${m[1].strip()}$", text)
-        pieces = _MATH.split(text)
+        pieces = MATH.split(text)
         for j in range(0, len(pieces), 2):  # outside math: a lone $ would open a formula that never closes
             pieces[j] = _STRAY.sub(r"\\$", pieces[j])
         parts[i] = "".join(pieces)

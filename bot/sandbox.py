@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 NOBODY = 65534
@@ -51,8 +52,9 @@ class RunResult:
         return self.exit_code == 0 and self.limit is None
 
 
+@cache
 def bubblewrap() -> str | None:
-    """Path of a working bwrap, or None (it may be installed but refused by the kernel)."""
+    """Path of a working bwrap, or None (it may be installed but refused by the kernel); probed once per process."""
     path = shutil.which("bwrap")
     if path is None:
         return None
