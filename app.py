@@ -44,8 +44,7 @@ class Turn:
 @st.cache_resource(show_spinner="Loading the model and the knowledge base (about 10 s, once) ...")
 def load_bot() -> Bot:
     bot = Bot()
-    # SymPy takes up to ~1.5 s per derivation the first time: do them now, off the page's thread, not on a question
-    threading.Thread(target=lambda: [bot.derivation(e) for e in bot.kb.entries], daemon=True).start()
+    threading.Thread(target=bot.warm, daemon=True).start()
     return bot
 
 

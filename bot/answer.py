@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config import Settings, load_settings
@@ -30,6 +30,9 @@ class Suggestion:
     score: float | None  # ranking score; None for a related-entry link
     url: str
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "topics": list(self.topics), "score": self.score, "url": self.url}
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -45,13 +48,15 @@ class Answer:
     derivation: dict[str, Any] | None = None  # the entry's SymPy derivation: {name, title, choice, steps}
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        entry = data.pop("entry")
-        data["body"] = self.entry.body if self.entry else None
-        data["answer"] = None if entry is None else {
-            k: entry[k] for k in ("id", "title", "summary", "topics", "weeks", "body")
-        } | {"url": self.answers[0].url}
-        return data
+        """The `ask --json` object (by hand: dataclasses.asdict would deep-copy the whole entry on every answer)."""
+        e = self.entry
+        return {"question": self.question, "kind": self.kind, "in_scope": self.in_scope,
+                "confidence": self.confidence, "answers": [s.to_dict() for s in self.answers],
+                "message": self.message, "related": [s.to_dict() for s in self.related], "snippet": self.snippet,
+                "derivation": self.derivation, "body": e.body if e else None,
+                "answer": None if e is None else {"id": e.id, "title": e.title, "summary": e.summary,
+                                                  "topics": list(e.topics), "weeks": list(e.weeks), "body": e.body,
+                                                  "url": self.answers[0].url}}
 
 
 class Bot:
@@ -65,6 +70,17 @@ class Bot:
         index = load_or_build(self.kb, self.embedder, self.settings.cache_dir, self.settings.index_backend,
                               progress, force=rebuild)
         self.retriever = Retriever(self.kb, documents(self.kb), index, self.embedder)
+
+    def warm(self) -> None:
+        """Compute every entry's derivation now (SymPy takes up to ~1.5 s each the first time), not on a question."""
+        for entry in self.kb.entries:
+            self.derivation(entry)
+
+    def close(self) -> None:
+        """Stop the embedder's model processes, if it has any."""
+        close = getattr(self.embedder, "close", None)
+        if close is not None:
+            close()
 
     def url(self, entry_id: str) -> str:
         return f"{self.settings.public_url.rstrip('/')}/?entry={entry_id}"

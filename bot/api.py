@@ -1,20 +1,21 @@
 """The HTTP API and link previews: a thin FastAPI shell over the same Bot (python -m bot serve).
 
-The model loads once per worker process, in a thread started at startup (/readyz says 503 until it is there);
-inference and the sandbox run in worker threads, so the event loop keeps answering while they work.
+One process serves HTTP; the model runs in worker processes (one per core by default) that take the questions
+arriving together as one batch. The Bot loads in a thread started at startup (/readyz says 503 until it is
+there); inference and the sandbox run in threads, so the event loop keeps answering while they work.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import anyio
@@ -24,20 +25,23 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot import preview
 from bot.answer import Answer, Bot, Suggestion, check_question
+from bot.batching import BatchingEmbedder
 from bot.config import Settings, load_settings, sandbox_limits
+from bot.embed import SentenceEmbedder
 from bot.errors import EntryNotFound
 from bot.guards import ERRORS, KEY_HEADER, ApiError, BodyLimit, RateLimit, check_key, install_error_handlers
 from bot.kb import Entry
+from bot.model_process import ModelProcess
 from bot.render import forum_post
 from bot.sandbox import MAX_CODE_CHARS, RunResult, run_code
 from bot.store import Feedback, Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+BATCH = 8  # questions per model call at most: on a CPU, batches past ~4 short questions gain little
 
 
 class ErrorBody(BaseModel):
@@ -77,17 +81,20 @@ class RunRequest(BaseModel):
     code: str = Field(description="A Python file's text", examples=["import numpy as np\nprint(np.ones(3))"])
 
 
-def create_app(bot_factory: Callable[[], Bot], settings: Settings | None = None) -> FastAPI:
-    """The app; `bot_factory` runs once, in a thread, when the app starts (tests pass a prebuilt Bot)."""
+def create_app(bot_factory: Callable[[], Bot], settings: Settings | None = None, owns_bot: bool = False) -> FastAPI:
+    """The app; `bot_factory` runs once, in a thread, when the app starts (tests pass a prebuilt Bot).
+
+    With `owns_bot`, the Bot's model processes are stopped when the app shuts down."""
     settings = settings or load_settings()
     app = FastAPI(title="Backprop Q&A API", version="1", lifespan=_lifespan,
                   description="Curated answers to backprop-math questions. Errors: {ok: false, status, error, "
                               f"detail}}. Keys go in the {KEY_HEADER} header.")
-    app.state.settings, app.state.bot_factory = settings, bot_factory
+    app.state.settings, app.state.bot_factory, app.state.owns_bot = settings, bot_factory, owns_bot
     app.state.bot, app.state.load_error, app.state.pages = None, None, {}
     app.state.store = Store(settings.db_path)
-    app.state.inference = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="inference")
-    app.state.sandbox = threading.BoundedSemaphore(2)  # snippets at once per worker: each may take 1 GB
+    # threads that may wait on the model at once: enough for every model process to get a full batch
+    app.state.inference = ThreadPoolExecutor(max(32, BATCH * _workers(settings)), thread_name_prefix="inference")
+    app.state.sandbox = threading.BoundedSemaphore(2)  # snippets at once: each may take 1 GB
     install_error_handlers(app)
     app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_kb * 1024)
@@ -99,24 +106,36 @@ def create_app(bot_factory: Callable[[], Bot], settings: Settings | None = None)
     return app
 
 
-class NoDelayHTTP(H11Protocol):
-    """uvicorn's HTTP/1.1 with TCP_NODELAY on every connection.
-
-    With --workers > 1 uvicorn binds the socket itself (proto 0), so asyncio does not set TCP_NODELAY, and each
-    response waits for the client's delayed ACK: measured 44 ms for /healthz instead of 1 ms.
-    """
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().connection_made(transport)
+def app_from_env(settings: Settings | None = None) -> FastAPI:
+    """What `python -m bot serve` runs: settings from BOT_* variables, the real model in worker processes."""
+    settings = settings or load_settings()
+    return create_app(partial(_serving_bot, settings), settings, owns_bot=True)
 
 
-def app_from_env() -> FastAPI:
-    """What `python -m bot serve` runs in each worker: settings from BOT_* variables, the real model."""
-    settings = load_settings()
-    return create_app(lambda: Bot(settings), settings)
+def _workers(settings: Settings) -> int:
+    return settings.api_workers or os.cpu_count() or 1
+
+
+def _serving_bot(settings: Settings) -> Bot:
+    workers = _workers(settings)
+    # one torch thread each unless BOT_TORCH_THREADS says otherwise: N processes use N cores
+    model = partial(SentenceEmbedder, settings.model, settings.torch_threads or 1)
+    with ThreadPoolExecutor(workers) as starting:  # each child imports torch (~10 s): side by side
+        started = [starting.submit(ModelProcess, model, f"model-{i + 1}") for i in range(workers)]
+    try:
+        models = [future.result() for future in started]
+    except BaseException:
+        for future in started:
+            if future.exception() is None:
+                future.result().close()
+        raise
+    log.info("%d model process(es) ready", workers)
+
+    def building(done: int, total: int) -> None:  # only called when the index is (re)built: first start, KB edits
+        if done == total:
+            log.info("index built: %d texts embedded", total)
+
+    return Bot(settings, BatchingEmbedder(models, BATCH), progress=building)
 
 
 @asynccontextmanager
@@ -125,19 +144,23 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks.start_soon(_load, app)
         yield
         tasks.cancel_scope.cancel()
+    if app.state.owns_bot and app.state.bot is not None:
+        await anyio.to_thread.run_sync(app.state.bot.close)
 
 
 async def _load(app: FastAPI) -> None:
     start = time.perf_counter()
     try:
-        app.state.bot = await anyio.to_thread.run_sync(app.state.bot_factory, abandon_on_cancel=True)
+        app.state.bot = bot = await anyio.to_thread.run_sync(app.state.bot_factory, abandon_on_cancel=True)
         log.info("model and index ready in %.1f s", time.perf_counter() - start)
+        await anyio.to_thread.run_sync(bot.warm, abandon_on_cancel=True)
     except Exception as exc:  # keep serving: /readyz reports it, and the log has the traceback
         app.state.load_error = f"{type(exc).__name__}: {exc}"
         log.exception("the bot failed to load")
 
 
-def _bot(request: Request) -> Bot:
+# Dependencies are `async def`: FastAPI runs a plain `def` one in a worker thread, a thread hop on every request.
+async def _bot(request: Request) -> Bot:
     state = request.app.state
     if state.bot is None:
         detail = (f"the bot failed to load: {state.load_error}" if state.load_error
@@ -154,7 +177,7 @@ def _known(bot: Bot, entry_id: str) -> Entry:
         raise ApiError(404, f"no entry with id {entry_id!r}; GET /v1/entries lists the ids", "unknown entry") from None
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
@@ -178,24 +201,26 @@ async def readyz(bot: BotDep) -> dict[str, Any]:
 @router.post("/v1/ask", tags=["answers"])
 async def ask(body: AskRequest, bot: BotDep, request: Request) -> dict[str, Any]:
     """The same object as `python -m bot ask --json`, plus `answer_markdown` (a forum reply), `permalink`, `ask_id`."""
-    start = time.perf_counter()
-    answer = await _infer(request, bot.ask, body.question, body.top_k)
     store = request.app.state.store if request.app.state.settings.log_questions else None
-    # the rest in the shared pool: a write waiting on another worker's lock must not hold up the model
-    return await run_in_threadpool(_reply, bot, answer, store, (time.perf_counter() - start) * 1000)
+    return await _infer(request, _answer, bot, body.question, body.top_k, store)
 
 
 async def _infer(request: Request, work: Callable[..., T], *args: Any) -> T:
-    """Run model work off the event loop, on one of this worker's inference threads (one per core).
-
-    Requests queue for the model instead of 40 threads fighting over the cores; and a worker that the kernel
-    handed most of the connections can still use every core (torch runs without the GIL).
-    """
+    """Run model work off the event loop, on an inference thread: it waits there for its batch's turn, so
+    sandbox runs and store writes (in the default thread pool) never queue behind the model."""
     return await asyncio.get_running_loop().run_in_executor(request.app.state.inference, work, *args)
 
 
-def _reply(bot: Bot, answer: Answer, store: Store | None, latency_ms: float) -> dict[str, Any]:
-    ask_id = store.log_ask(answer, "api", latency_ms) if store else None
+def _answer(bot: Bot, question: str, top_k: int | None, store: Store | None) -> dict[str, Any]:
+    """The whole of /v1/ask in one thread: a hop between threads costs more than the answer's own 0.6 ms."""
+    start = time.perf_counter()
+    answer = bot.ask(question, top_k)
+    ask_id = None
+    if store is not None:
+        try:
+            ask_id = store.log_ask(answer, "api", (time.perf_counter() - start) * 1000)
+        except Exception:  # logged; the client still gets its answer (with ask_id null)
+            log.exception("could not log the ask")
     permalink = bot.permalink(answer.entry.id) if answer.entry else None
     markdown = forum_post(answer, permalink or "") if answer.kind != "greeting" else answer.message + "\n"
     return answer.to_dict() | {"answer_markdown": markdown, "permalink": permalink, "ask_id": ask_id}
@@ -210,7 +235,7 @@ async def similar(bot: BotDep, request: Request, text: Annotated[str, Query(desc
 
 
 def _linked(bot: Bot, suggestion: Suggestion) -> dict[str, Any]:
-    return asdict(suggestion) | {"permalink": bot.permalink(suggestion.id)}
+    return suggestion.to_dict() | {"permalink": bot.permalink(suggestion.id)}
 
 
 @router.get("/v1/entries", tags=["entries"])

@@ -21,7 +21,7 @@ EXAMPLES = """examples:
   python -m bot derive dz-output --loss mse
   python -m bot check-grads my_backward.py
   python -m bot report --days 7 --csv week.csv
-  python -m bot serve --port 8000 --workers 2
+  python -m bot serve --port 8000
 """
 
 
@@ -89,8 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="start the HTTP API and link previews (FastAPI); docs at /docs")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1; 0.0.0.0: all)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
-    serve.add_argument("--workers", type=int, default=1,
-                       help="processes, each with its own model (~400 MB); 2 on 2 cores (default: 1)")
+    serve.add_argument("--workers", type=int, default=None,
+                       help="model processes, each with its own model (~550 MB) on one core; questions that arrive "
+                            "together are encoded as one batch (default: BOT_API_WORKERS, 0 = one per core)")
     serve.set_defaults(run=_serve)
     check = sub.add_parser("check-grads", help="check your backward pass: each dW, db against finite differences",
                            description="Runs FILE in the sandbox on a small seeded network (m = 7) and says, per "
@@ -313,31 +314,21 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.config import load_settings
     from bot.kb import load_kb
 
-    if args.workers < 1 or not 0 < args.port < 65536:
-        raise BadQuestion(f"--workers must be >= 1 and --port 1..65535, got {args.workers} and {args.port}")
-    settings = load_settings()
-    kb = load_kb(settings.kb_dir)  # a broken KB stops here with its problems, not once in every worker
-    if settings.torch_threads == 0:  # each worker has one inference thread per core, each a single-threaded torch
-        os.environ["BOT_TORCH_THREADS"] = "1"
+    if (args.workers is not None and args.workers < 0) or not 0 < args.port < 65536:
+        raise BadQuestion(f"--workers must be >= 0 (0 = one per core) and --port 1..65535, got {args.workers} and "
+                          f"{args.port}")
+    settings = load_settings(**({} if args.workers is None else {"api_workers": args.workers}))
+    load_kb(settings.kb_dir)  # a broken KB stops here with its problems, before any model process starts
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the sandbox forks; tokenizers warns after a fork
-    if args.workers > 1 and _index_stale(settings.cache_dir, kb.content_hash, settings.model):
-        _bot(progress=True)  # build it once here, not in every worker at the same time
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
-    from bot.api import NoDelayHTTP
+    from bot.api import app_from_env
 
-    uvicorn.run("bot.api:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers,
-                http=NoDelayHTTP)
+    logs = {**LOGGING_CONFIG, "loggers": {**LOGGING_CONFIG["loggers"],  # bot.*'s start-up and errors, as uvicorn's
+                                          "bot": {"handlers": ["default"], "level": "INFO", "propagate": False}}}
+    uvicorn.run(app_from_env(settings), host=args.host, port=args.port, log_config=logs)
     return 0
-
-
-def _index_stale(cache_dir: Path, kb_hash: str, model: str) -> bool:
-    """A cheap look at the manifest (each worker still checks it in full)."""
-    try:
-        manifest = json.loads((cache_dir / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return True
-    return not isinstance(manifest, dict) or (manifest.get("kb_hash"), manifest.get("model")) != (kb_hash, model)
 
 
 def _check_grads(args: argparse.Namespace) -> int:

@@ -42,6 +42,7 @@ class Settings:
     api_cors_origins: str = ""                  # comma-separated origins whose pages may call the API, e.g. the forum's
     api_rate_limit: int = 120                   # requests per minute per client IP, per worker process; 0 = no limit
     api_max_body_kb: int = 256                  # larger request bodies are refused with 413
+    api_workers: int = 0                        # model processes behind the API (~400 MB each); 0 = one per core
 
     @property
     def topics_file(self) -> Path:
@@ -93,6 +94,9 @@ def load_settings(**overrides: object) -> Settings:
         raise ConfigError(f"sandbox_isolation must be auto, bubblewrap or limits, got {settings.sandbox_isolation!r}")
     if settings.index_backend not in {"auto", "faiss", "numpy"}:
         raise ConfigError(f"index_backend must be auto, faiss or numpy, got {settings.index_backend!r}")
+    if settings.api_workers < 0:
+        raise ConfigError(f"api_workers must be >= 0 (0 = one per core), got {settings.api_workers}; fix "
+                          "BOT_API_WORKERS or --workers")
     if settings.api_rate_limit < 0 or settings.api_max_body_kb < 1:
         raise ConfigError(f"api_rate_limit must be >= 0 (0 = off) and api_max_body_kb >= 1, got "
                           f"{settings.api_rate_limit} and {settings.api_max_body_kb}; fix BOT_API_RATE_LIMIT or "

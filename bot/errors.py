@@ -28,3 +28,7 @@ class EntryNotFound(BotError):
 
 class QuestionTooLong(BadQuestion):
     """The question is longer than the configured limit (HTTP 413; a BadQuestion everywhere else)."""
+
+
+class ModelUnavailable(BotError):
+    """The model process stopped or failed on a batch (HTTP 503); the next question starts a new one."""

@@ -15,7 +15,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.errors import BadQuestion, BotError, EntryNotFound, QuestionTooLong
+from bot.errors import BadQuestion, BotError, EntryNotFound, ModelUnavailable, QuestionTooLong
 
 log = logging.getLogger(__name__)
 ERRORS = {  # status -> the stable `error` clients can match on; `detail` says what happened and what to do
@@ -55,6 +55,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, ERRORS[422], detail)
 
     async def bot_error(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, ModelUnavailable):  # a model process died mid-question: the next try gets a new one
+            log.error("%s %s: %s", request.method, request.url.path, exc)
+            return error_response(503, "model unavailable", str(exc), {"Retry-After": "1"})
         status = (404 if isinstance(exc, EntryNotFound) else 413 if isinstance(exc, QuestionTooLong)
                   else 422 if isinstance(exc, BadQuestion) else 500)
         error = "unknown entry" if status == 404 else ERRORS[status]
@@ -111,10 +114,7 @@ class TokenBucket:
 
 
 class RateLimit:
-    """ASGI middleware: 429 with Retry-After once a client IP has spent its bucket (health checks and docs are free).
-
-    Buckets live in each worker process, so with N workers a client gets up to N times the limit.
-    """
+    """ASGI middleware: 429 with Retry-After once a client IP has spent its bucket (health checks and docs are free)."""
 
     FREE = ("/healthz", "/readyz", "/docs", "/openapi.json", "/redoc")
 

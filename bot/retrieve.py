@@ -45,8 +45,11 @@ class Retriever:
         self._ids = [e.id for e in kb.entries]
         position = {entry_id: i for i, entry_id in enumerate(self._ids)}
         self._doc_entry = np.array([position.get(d.entry_id, -1) for d in docs])  # -1: out-of-scope example
-        self._rows = [np.flatnonzero(self._doc_entry == i) for i in range(len(self._ids))]
-        self._sums = np.array([index.vectors[rows].sum(axis=0) for rows in self._rows])  # (n_entries, dim)
+        rows = [np.flatnonzero(self._doc_entry == i) for i in range(len(self._ids))]
+        self._sums = np.array([index.vectors[r].sum(axis=0) for r in rows])  # (n_entries, dim)
+        # each entry's rows, padded with len(docs): the slot of a -inf appended to the similarities
+        width = max(2, *(len(r) for r in rows))
+        self._rows = np.array([np.pad(r, (0, width - len(r)), constant_values=len(docs)) for r in rows], dtype=np.int64)
         self._bm25 = bm25s.BM25()
         # title and summary count twice: they say what the entry answers; the body also mentions neighbours
         self._bm25.index([lexical_tokens(f"{e.title} {e.title} {e.summary} {e.summary} {e.body}") or ["_"]
@@ -76,7 +79,7 @@ class Retriever:
             sums = sums.copy()
             sums[self._doc_entry[held_out]] -= self.index.vectors[held_out]
         centroid = (sums @ query) / np.linalg.norm(sums, axis=1)
-        best = np.array([_best_two(sims[rows]) for rows in self._rows])
+        best = _best_two(np.append(sims, -np.inf)[self._rows])
         dense = ((1 - CENTROID_WEIGHT) * best + CENTROID_WEIGHT * centroid).astype(np.float32)
         oos = sims[self._doc_entry < 0]
         out_of_scope = float(oos.max()) if oos.size else 0.0
@@ -110,9 +113,10 @@ class Retriever:
         return model.coef_[0], float(model.intercept_[0])
 
 
-def _best_two(sims: np.ndarray) -> float:
-    """The best similarity, blended with the second best (every entry has a title and a summary, so >= 2)."""
-    if len(sims) < 2:
-        return float(sims.max()) if len(sims) else -1.0
-    second, first = np.partition(sims, len(sims) - 2)[-2:]
-    return float((1 - SECOND_WEIGHT) * first + SECOND_WEIGHT * second)
+def _best_two(sims: np.ndarray) -> np.ndarray:
+    """Per row (an entry's texts, -inf padded), the best similarity blended with the second best; an entry with a
+    single text has its best, one with none -1."""
+    top = -np.partition(-sims, 1, axis=1)[:, :2]
+    first, second = top[:, 0], top[:, 1]
+    blended = (1 - SECOND_WEIGHT) * first + SECOND_WEIGHT * second
+    return np.where(np.isfinite(second), blended, np.where(np.isfinite(first), first, -1.0)).astype(np.float64)

@@ -24,14 +24,14 @@ from schemathesis.checks import not_a_server_error
 from bot.answer import Bot
 from bot.api import create_app
 from bot.config import ROOT, load_settings
-from bot.errors import ConfigError
+from bot.errors import ConfigError, ModelUnavailable
 from bot.guards import TokenBucket
 from bot.preview import markdown_html, math_html
 from tests.conftest import FIXTURE_KB, HashEmbedder
 
 
-def wait_ready(client: TestClient) -> None:
-    for _ in range(200):
+def wait_ready(client: TestClient, seconds: float = 4) -> None:
+    for _ in range(int(seconds / 0.02)):
         if client.get("/readyz").status_code == 200:
             return
         time.sleep(0.02)
@@ -139,6 +139,18 @@ def test_ask_is_not_logged_when_logging_is_off(fake_bot: Bot) -> None:
     with serving(fake_bot, log_questions=False) as client:
         assert client.post("/v1/ask", json={"question": "relu derivative"}).json()["ask_id"] is None
     assert rows(fake_bot, "SELECT COUNT(*) FROM asks") == [(0,)]
+
+
+def test_ask_still_answers_when_the_store_cannot_log_it(client: TestClient, monkeypatch: pytest.MonkeyPatch,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    def locked(*_: object) -> int:
+        raise RuntimeError("bot.sqlite3 stayed locked for 60 s")
+
+    monkeypatch.setattr(client.app.state.store, "log_ask", locked)  # type: ignore[attr-defined]
+    response = client.post("/v1/ask", json={"question": "relu derivative"})
+    assert response.status_code == 200
+    assert response.json()["answer"]["id"] == "relu-derivative" and response.json()["ask_id"] is None
+    assert "could not log the ask" in caplog.text
 
 
 def test_similar_ranks_entries_with_scores_and_logs_nothing(client: TestClient, fake_bot: Bot) -> None:
@@ -310,6 +322,18 @@ def test_errors_have_one_shape_and_the_right_status(client: TestClient, method: 
     assert set(body) == {"ok", "status", "error", "detail"}
 
 
+def test_a_model_process_that_died_mid_question_is_a_503_to_retry(fake_bot: Bot,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    def died(texts: list[str]) -> Any:
+        raise ModelUnavailable("the model-1 process stopped (exit code -9) while encoding; retry: a new one is started")
+
+    monkeypatch.setattr(fake_bot.retriever.embedder, "encode", died)
+    with serving(fake_bot) as client:
+        response = client.post("/v1/ask", json={"question": "relu derivative"})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert response.json()["error"] == "model unavailable" and "exit code -9" in response.json()["detail"]
+
+
 def test_a_streamed_body_over_the_cap_is_413(fake_bot: Bot) -> None:
     def chunks() -> Iterator[bytes]:  # no Content-Length: the server must count
         yield b'{"question": "'
@@ -367,28 +391,27 @@ def test_readme_documents_every_route(client: TestClient) -> None:
         assert f" {path.replace('{entry_id}', '{id}')}" in section, path
 
 
-def test_serve_runs_uvicorn_with_one_torch_thread_per_inference_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_runs_one_http_process_over_the_model_processes_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
     import uvicorn
+    from fastapi import FastAPI
 
     from bot import cli
-    from bot.api import NoDelayHTTP
 
     calls: list[dict[str, Any]] = []
-    monkeypatch.delenv("BOT_TORCH_THREADS", raising=False)  # restored afterwards, like the next one
-    monkeypatch.delenv("TOKENIZERS_PARALLELISM", raising=False)
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append({"app": app, **kwargs}))
-    monkeypatch.setattr(cli, "_index_stale", lambda *_: False)
-    assert cli.main(["serve", "--port", "8123", "--workers", "2"]) == 0
-    assert calls == [{"app": "bot.api:app_from_env", "factory": True, "host": "127.0.0.1", "port": 8123,
-                      "workers": 2, "http": NoDelayHTTP}]
-    assert os.environ["BOT_TORCH_THREADS"] == "1"
+    assert cli.main(["serve", "--port", "8123", "--workers", "3"]) == 0
+    [call] = calls
+    assert isinstance(call["app"], FastAPI)
+    assert call["app"].state.settings.api_workers == 3
+    assert (call["host"], call["port"]) == ("127.0.0.1", 8123)
+    assert "bot" in call["log_config"]["loggers"]  # start-up and errors of bot.* show up next to uvicorn's
 
 
 def test_serve_refuses_bad_arguments_before_loading_anything(capsys: pytest.CaptureFixture[str]) -> None:
     from bot import cli
 
-    assert cli.main(["serve", "--workers", "0"]) == 2
-    assert "--workers must be >= 1" in capsys.readouterr().err
+    assert cli.main(["serve", "--workers", "-1"]) == 2
+    assert "--workers must be >= 0 (0 = one per core)" in capsys.readouterr().err
 
 
 # --- the real model ---------------------------------------------------------------------------------------------------
@@ -403,6 +426,23 @@ def test_real_ask_and_preview(real_bot: Bot, tmp_path: Path) -> None:
     assert body["answer"]["id"] == "one-over-m-placement" and "$$" in body["answer_markdown"]
     assert "da-prev-derivation" in [e["id"] for e in similar["entries"]]
     assert page.count("<math ") > 20 and 'class="tex"' not in page
+
+
+def test_served_app_runs_the_model_in_worker_processes_and_stops_them(tmp_path: Path) -> None:
+    """What `python -m bot serve` runs, with the real model in one worker process (~10 s to start)."""
+    from bot.api import app_from_env
+
+    settings = load_settings(cache_dir=tmp_path / "index", db_path=tmp_path / "bot.sqlite3", api_workers=1)
+    app = app_from_env(settings)
+    with TestClient(app) as client:
+        wait_ready(client, seconds=300)
+        body = client.post("/v1/ask", json={"question": "why do we divide by m in dW but not in dZ?"}).json()
+        [model] = app.state.bot.embedder.models
+        pid = model.pid
+    assert body["answer"]["id"] == "one-over-m-placement"
+    assert pid is not None and pid != os.getpid()
+    with pytest.raises(ProcessLookupError):  # shut down with the app
+        os.kill(pid, 0)
 
 
 # --- fuzzing the OpenAPI schema -----------------------------------------------------------------------------------
