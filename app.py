@@ -17,7 +17,7 @@ from bot.config import load_settings, sandbox_limits
 from bot.errors import BotError
 from bot.render import ask_a_mentor_url, derivation_markdown, forum_post, normalize_math
 from bot.sandbox import RunResult, run_code
-from bot.store import Feedback, Store
+from bot.store import MAX_COMMENT_CHARS, Feedback, Store
 
 log = logging.getLogger("app")
 EXAMPLES = [
@@ -39,6 +39,8 @@ class Turn:
     ask_id: int | None = None
     runs: dict[str, RunResult] = field(default_factory=dict)  # "curated" / "edited" -> the sandbox's result
     rated: bool | None = None  # the student's helpful / not helpful, once given
+    feedback_id: int | None = None  # that rating's row, which a comment is added to
+    commented: bool = False
 
 
 @st.cache_resource(show_spinner="Loading the model and the knowledge base (about 10 s, once) ...")
@@ -88,9 +90,21 @@ def rate(turn: Turn, helpful: bool) -> None:
         return
     turn.rated = helpful
     try:
-        load_store().add_feedback(Feedback(turn.answer.entry.id, turn.question, helpful, ask_id=turn.ask_id))
+        turn.feedback_id = load_store().add_feedback(
+            Feedback(turn.answer.entry.id, turn.question, helpful, ask_id=turn.ask_id))
     except Exception:  # logged; the student keeps the answer
         log.exception("could not store feedback")
+
+
+def send_comment(turn: Turn, key: str) -> None:
+    text = str(st.session_state.get(f"comment-text-{key}", "")).strip()
+    if not text or turn.feedback_id is None:
+        return
+    turn.commented = True
+    try:
+        load_store().add_comment(turn.feedback_id, text)
+    except Exception:  # logged; the student keeps the answer
+        log.exception("could not store the comment")
 
 
 def run_snippet(turn: Turn, which: str, code: str) -> None:
@@ -182,6 +196,11 @@ def actions(turn: Turn, key: str) -> None:
         yes, no, _ = st.columns([1, 1, 2])
         yes.button("Helpful", key=f"yes-{key}", icon=":material/thumb_up:", on_click=rate, args=(turn, True))
         no.button("Not helpful", key=f"no-{key}", icon=":material/thumb_down:", on_click=rate, args=(turn, False))
+    elif turn.rated is False and turn.feedback_id is not None and not turn.commented:
+        with st.form(key=f"comment-{key}", border=False):
+            st.text_input("What was missing or wrong? (optional: a mentor reads it)", key=f"comment-text-{key}",
+                          max_chars=MAX_COMMENT_CHARS, placeholder="e.g. I asked about dZ1, not dZ2")
+            st.form_submit_button("Send", key=f"send-{key}", on_click=send_comment, args=(turn, key))
     else:
         st.caption("Thanks for the feedback!" if turn.rated else "Thanks: a mentor will see this.")
 

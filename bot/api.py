@@ -37,7 +37,7 @@ from bot.kb import Entry
 from bot.model_process import ModelProcess
 from bot.render import forum_post
 from bot.sandbox import MAX_CODE_CHARS, RunResult, run_code
-from bot.store import Feedback, Store
+from bot.store import MAX_COMMENT_CHARS, Feedback, Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -72,7 +72,7 @@ class FeedbackRequest(BaseModel):
     entry_id: str = Field(examples=["one-over-m-placement"])
     question: str
     helpful: bool
-    comment: str | None = Field(None, max_length=2000)
+    comment: str | None = Field(None, max_length=MAX_COMMENT_CHARS)
     ask_id: int | None = Field(None, ge=1, description="The ask_id POST /v1/ask returned")
 
 

@@ -51,6 +51,7 @@ _SCHEMA = [  # index i upgrades a database at user_version i to i + 1
     """,
 ]
 T = TypeVar("T")
+MAX_COMMENT_CHARS = 2000  # a feedback comment, from the chat or the API
 _INHERITED: list[sqlite3.Connection] = []  # write connections a forked child got from its parent: kept, never used
 CSV_COLUMNS = ("ask_id", "asked_at", "channel", "question", "kind", "in_scope", "confidence", "entry_id", "top",
                "latency_ms", "feedback_id", "feedback_at", "feedback_entry_id", "helpful", "comment")
@@ -200,6 +201,11 @@ class Store:
         return self._write(lambda db: int(db.execute(
             "INSERT INTO feedback (at, ask_id, entry_id, question, helpful, comment) VALUES (?, ?, ?, ?, ?, ?)",
             row).lastrowid or 0))
+
+    def add_comment(self, feedback_id: int, comment: str) -> None:
+        """Attach the student's words to a rating already stored (the chat asks for them after "Not helpful")."""
+        self._write(lambda db: db.execute("UPDATE feedback SET comment = ? WHERE id = ?",
+                                          (comment[:MAX_COMMENT_CHARS], feedback_id)))
 
     def feedback(self, entry_id: str | None = None) -> list[Feedback]:
         with self._connect() as db:

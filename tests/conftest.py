@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +35,15 @@ class HashEmbedder:
                 out[row, int(hashlib.md5(token.encode()).hexdigest(), 16) % self.dim] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1.0, norms)
+
+
+@pytest.fixture(autouse=True)
+def keep_main_module() -> Iterator[None]:
+    """AppTest leaves the script it ran as sys.modules["__main__"], and every later 'spawn' child (model processes,
+    store writers) would run it again first: a whole chat page, torch included."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture

@@ -121,6 +121,17 @@ def test_feedback_is_recorded_with_the_question_and_entry(app: AppTest, db_path:
     assert feedback.ask_id is not None and Store(db_path).count("asks") == 1
 
 
+def test_not_helpful_asks_what_was_missing_and_keeps_the_comment_with_the_rating(app: AppTest, db_path: Path) -> None:
+    ask(app, "derivative of relu at zero?")
+    app.button(key="no-0").click().run()
+    app.text_input(key="comment-text-0").input("I meant leaky ReLU")  # typed, then sent: the form submits both
+    app.button(key="send-0").click().run()
+    assert not app.exception
+    [feedback] = Store(db_path).feedback()
+    assert (feedback.helpful, feedback.comment) == (False, "I meant leaky ReLU")
+    assert "Thanks: a mentor will see this." in [c.value for c in app.caption]
+
+
 def test_browse_lists_every_entry_and_filters() -> None:
     page = AppTest.from_file(str(ROOT / "pages" / "1_Browse.py"), default_timeout=30).run()
     assert not page.exception

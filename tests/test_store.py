@@ -11,7 +11,7 @@ import pytest
 
 from bot.answer import Answer, Suggestion
 from bot.kb import Entry
-from bot.store import SCHEMA_VERSION, EntryCounts, Feedback, Store
+from bot.store import MAX_COMMENT_CHARS, SCHEMA_VERSION, EntryCounts, Feedback, Store
 
 
 def answer(question: str = "why 1/m?") -> Answer:
@@ -31,6 +31,14 @@ def test_feedback_is_linked_to_its_ask(tmp_path: Path) -> None:
     store.add_feedback(Feedback("a", "why 1/m?", True, "clear", ask_id))
     assert store.feedback("a") == [Feedback("a", "why 1/m?", True, "clear", ask_id)]
     assert store.feedback("other") == []
+
+
+def test_a_comment_joins_its_rating_and_is_cut_at_the_limit(tmp_path: Path) -> None:
+    store = Store(tmp_path / "bot.sqlite3")
+    first = store.add_feedback(Feedback("a", "q1", False))
+    store.add_feedback(Feedback("b", "q2", False))
+    store.add_comment(first, "x" * (MAX_COMMENT_CHARS + 50))
+    assert [f.comment for f in store.feedback()] == ["x" * MAX_COMMENT_CHARS, None]
 
 
 def test_a_file_from_a_newer_version_is_refused_with_what_to_do(tmp_path: Path) -> None:
