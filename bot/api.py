@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot import preview
 from bot.answer import Answer, Bot, Suggestion, check_question
-from bot.batching import BatchingEmbedder
+from bot.batching import MAX_TEXTS, BatchingEmbedder
 from bot.config import Settings, load_settings, sandbox_limits
 from bot.embed import SentenceEmbedder
 from bot.errors import EntryNotFound
@@ -41,7 +41,6 @@ from bot.store import MAX_COMMENT_CHARS, Feedback, Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-BATCH = 8  # questions per model call at most: on a CPU, batches past ~4 short questions gain little
 
 
 class ErrorBody(BaseModel):
@@ -93,7 +92,7 @@ def create_app(bot_factory: Callable[[], Bot], settings: Settings | None = None,
     app.state.bot, app.state.load_error, app.state.pages = None, None, {}
     app.state.store = Store(settings.db_path)
     # threads that may wait on the model at once: enough for every model process to get a full batch
-    app.state.inference = ThreadPoolExecutor(max(32, BATCH * _workers(settings)), thread_name_prefix="inference")
+    app.state.inference = ThreadPoolExecutor(max(32, MAX_TEXTS * _workers(settings)), thread_name_prefix="inference")
     app.state.sandbox = threading.BoundedSemaphore(2)  # snippets at once: each may take 1 GB
     install_error_handlers(app)
     app.include_router(router)
@@ -135,7 +134,7 @@ def _serving_bot(settings: Settings) -> Bot:
         if done == total:
             log.info("index built: %d texts embedded", total)
 
-    return Bot(settings, BatchingEmbedder(models, BATCH), progress=building)
+    return Bot(settings, BatchingEmbedder(models), progress=building)
 
 
 @asynccontextmanager

@@ -14,13 +14,14 @@ from bot.embed import Embedder
 
 log = logging.getLogger(__name__)
 Job = tuple[list[str], "Future[np.ndarray]"]
+MAX_TEXTS = 8  # per model call at most: on a CPU, batches past ~4 short questions gain little
 
 
 class BatchingEmbedder:
     """An Embedder for many threads: each model has a thread that takes everything waiting (up to `max_texts`) and
     encodes it in one call; a lone question goes at once, nothing waits for a batch to fill."""
 
-    def __init__(self, models: Sequence[Embedder], max_texts: int = 8) -> None:
+    def __init__(self, models: Sequence[Embedder], max_texts: int = MAX_TEXTS) -> None:
         if not models:
             raise ValueError("BatchingEmbedder needs at least one model")
         self.models, self.max_texts = list(models), max_texts

@@ -40,9 +40,9 @@ class Settings:
     api_keys: str = field(default="", repr=False)  # comma-separated keys for POST /v1/run (and /v1/feedback once set)
     api_run_code: bool = False                  # POST /v1/run runs ANY code sent to it (with a key); off by default
     api_cors_origins: str = ""                  # comma-separated origins whose pages may call the API, e.g. the forum's
-    api_rate_limit: int = 120                   # requests per minute per client IP, per worker process; 0 = no limit
+    api_rate_limit: int = 120                   # requests per minute per client IP; 0 = no limit
     api_max_body_kb: int = 256                  # larger request bodies are refused with 413
-    api_workers: int = 0                        # model processes behind the API (~400 MB each); 0 = one per core
+    api_workers: int = 0                        # model processes behind the API (~550 MB each); 0 = one per core
 
     @property
     def topics_file(self) -> Path:
