@@ -51,8 +51,9 @@ build: $(BIN)/.installed
 validate: $(BIN)/.installed
 	$(BIN)/python -m bot validate
 
+EVAL_SETS ?= ../shared/eval/dev.jsonl ../shared/eval/forum.jsonl
 eval: $(BIN)/.installed
-	$(BIN)/python -m bot eval ../shared/eval/dev.jsonl
+	$(BIN)/python -m bot eval $(EVAL_SETS)
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_ask.py

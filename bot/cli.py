@@ -5,7 +5,6 @@ import argparse
 import json
 import logging
 import sys
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -78,8 +77,10 @@ def _parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("list", help="list the entries: id, topics, title")
     listing.set_defaults(run=_list)
     evaluate = sub.add_parser("eval", help="top-1, recall@3, MRR and scope metrics on a JSONL file")
-    evaluate.add_argument("file", type=Path, help="JSONL of {\"question\": ..., \"topics\": [...]}")
+    evaluate.add_argument("files", type=Path, nargs="+", metavar="FILE",
+                          help="JSONL of {\"question\": ..., \"topics\": [...]}; several files share one model load")
     evaluate.add_argument("--misses", type=int, default=20, help="misses to print (default: 20)")
+    evaluate.add_argument("--confusions", type=int, default=10, help="confusions to print (default: 10)")
     evaluate.set_defaults(run=_eval)
     report = sub.add_parser("report", help="for mentors: unanswered questions grouped by meaning, feedback per entry")
     report.add_argument("--days", type=float, default=None, help="only the last N days (default: the whole log)")
@@ -264,21 +265,15 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from bot.evaluate import evaluate, read_cases
+    from bot.evaluate import evaluate, read_cases, render
 
     try:
-        cases = read_cases(args.file)
+        sets = [(path, read_cases(path)) for path in args.files]
     except (OSError, ValueError) as exc:
         raise BadQuestion(str(exc)) from None
     bot = _bot(progress=True)
-    report = evaluate(cases, bot.ask, bot.kb)
-    shown = report.misses[: args.misses]
-    if shown:
-        print(f"misses ({len(report.misses)}):")
-        print("\n".join(textwrap.shorten(m, 220) for m in shown))
-    print(f"\n{report.n_in} in-scope and {report.n_out} out-of-scope questions from {args.file}")
-    for name, value in report.metrics().items():
-        print(f"{name:16} {value:.3f}")
+    for n, (path, cases) in enumerate(sets):
+        print(("\n" if n else "") + render(evaluate(cases, bot.ask, bot.kb), str(path), args.misses, args.confusions))
     return 0
 
 

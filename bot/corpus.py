@@ -16,24 +16,25 @@ from bot.kb import KnowledgeBase
 from bot.notation import normalize
 
 log = logging.getLogger(__name__)
-FORMAT = 1  # bump when the way documents are made changes, so old caches rebuild
+FORMAT = 2  # bump when the way documents are made changes, so old caches rebuild
 OUT_OF_SCOPE = ""  # entry id of the out-of-scope examples
 
 
 @dataclass(frozen=True)
 class Doc:
     entry_id: str  # OUT_OF_SCOPE for an example of what the KB does not answer
-    kind: str  # title | summary | question | out-of-scope
+    kind: str  # title | summary | question | post | out-of-scope
     text: str
 
 
 def documents(kb: KnowledgeBase) -> list[Doc]:
-    """One row per title, summary and question of every entry, then the out-of-scope examples."""
+    """One row per title, summary, question and post of every entry, then the out-of-scope examples."""
     docs: list[Doc] = []
     for entry in kb.entries:
         docs.append(Doc(entry.id, "title", entry.title))
         docs.append(Doc(entry.id, "summary", entry.summary))
         docs.extend(Doc(entry.id, "question", q) for q in entry.questions)
+        docs.extend(Doc(entry.id, "post", p) for p in entry.posts)
     docs.extend(Doc(OUT_OF_SCOPE, "out-of-scope", q) for q in kb.out_of_scope)
     return docs
 

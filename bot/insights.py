@@ -157,7 +157,10 @@ def doubtful_groups(store: Store, load_bot: Callable[[], Bot], since: float | No
     if not doubtful:
         return []
     bot = load_bot()
-    domain = bot.retriever.index.vectors.mean(axis=0)  # (dim,): what every text about backprop shares
+    # (dim,): what every short text about backprop shares; not the out-of-scope examples, whose near-misses (batch
+    # norm, RNNs, Adam) would be centred away, nor the long posts
+    rows = [i for i, d in enumerate(bot.retriever.docs) if d.kind in ("title", "summary", "question")]
+    domain = bot.retriever.index.vectors[rows].mean(axis=0)
 
     def encode(texts: list[str]) -> np.ndarray:
         """Embeddings centred on the KB's mean and renormalised: "gradient" alone no longer makes two alike."""

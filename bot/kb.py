@@ -16,7 +16,7 @@ from bot.errors import EntryNotFound, KBError
 
 MIN_QUESTIONS = 8
 REQUIRED = ("id", "title", "summary", "topics", "weeks", "related", "questions")
-OPTIONAL = ("snippet", "derivation")
+OPTIONAL = ("snippet", "derivation", "posts")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 WEEK = re.compile(r"^C[1-5]W[1-4]$")
 
@@ -37,6 +37,7 @@ class Entry:
     snippet: str | None = None  # file name under kb/snippets/
     derivation: str | None = None  # a name from bot.derive.NAMES
     snippet_code: str | None = None  # the snippet file's text, read once at load
+    posts: tuple[str, ...] = ()  # whole forum-style posts (context, code, errors) this entry answers
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ def _read_entry(path: Path, topics: dict[str, str], problems: list[str]) -> Entr
     for key in ("id", "title", "summary"):
         if key in meta and meta[key] is not None and not isinstance(meta[key], str):
             problems.append(f"{where}: field '{key}': must be text, got {type(meta[key]).__name__}")
-    for key in ("topics", "weeks", "related", "questions"):
+    for key in ("topics", "weeks", "related", "questions", "posts"):
         value = meta.get(key)
         if value and not (isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)):
             problems.append(f"{where}: field '{key}': must be a list of non-empty strings, like [a, b]")
@@ -204,6 +205,7 @@ def _read_entry(path: Path, topics: dict[str, str], problems: list[str]) -> Entr
         topics=tuple(meta["topics"]), weeks=tuple(meta["weeks"]), related=tuple(meta["related"]),
         questions=tuple(q.strip() for q in meta["questions"]), body=post.content.strip() + "\n", path=path,
         snippet=meta.get("snippet"), derivation=meta.get("derivation"), snippet_code=snippet_code,
+        posts=tuple(p.strip() for p in meta.get("posts") or ()),
     )
 
 

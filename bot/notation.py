@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from ftfy import fix_text
+
 # Ordered: LaTeX first (it contains the other forms), then layer superscripts, then operators.
 _REWRITES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\\(?:d?frac|tfrac)\s*\{\s*1\s*\}\s*\{\s*m\s*\}"), " 1/m "),
@@ -31,8 +33,18 @@ def _var(name: str) -> str:
     return name[:-1] + name[-1].upper() if name[-1] in "zawZAW" else name
 
 
+# A pasted array or a printed list of values: four or more decimal numbers with only brackets, commas and spaces
+# between them (shapes like (4, 3) and single constants like 1e-7 are kept).
+_FLOAT = r"-?\d*\.\d+(?:[eE][-+]?\d+)?"
+_NUMBERS = re.compile(rf"[\[(]*\s*{_FLOAT}(?:[\s,;\[\]()]+{_FLOAT}){{3,}}[\s\])]*")
+
+
 def normalize(text: str) -> str:
-    """Rewrite notation variants to one canonical form and squeeze white space."""
+    """Repair mis-decoded text (â€™ for ’), shorten pasted arrays to one word, rewrite notation variants to one
+    canonical form, squeeze white space."""
+    # the digits of a printed array say nothing about the question, yet fill the model's window and look alike
+    # across every post that pastes one
+    text = _NUMBERS.sub(" [numbers] ", fix_text(text))
     for pattern, repl in _REWRITES:
         text = pattern.sub(repl, text)  # type: ignore[arg-type]
     return " ".join(text.split())
@@ -41,6 +53,9 @@ def normalize(text: str) -> str:
 # Lexical tokens for formula-heavy text: the words a bag-of-words model would otherwise split apart or drop.
 _TOKENS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"1/m"), " one_over_m "),
+    # "divide by m" is the 1/m in words; np.divide (dAL's formula) is another word, not a division by m
+    (re.compile(r"\bdivid(?:e|ed|es|ing)\s+(?:\w+\s+){0,2}?by\s+m\b", re.IGNORECASE), " one_over_m "),
+    (re.compile(r"np\.divide"), " npdivide "),
     (re.compile(r"\.T\b|\btranspose[ds]?\b"), " transpose "),
     (re.compile(r"\bkeepdims\b"), " keepdims "),
     (re.compile(r"\baxis\s*=\s*(\d)"), r" axis axis\1 "),

@@ -1,46 +1,76 @@
-"""Hybrid retrieval: dense similarity to each entry's texts and to their centroid, plus BM25 on the entry's text.
+"""Hybrid retrieval: dense similarity to each entry's texts and their centroid, over the whole question and over
+windows of a long one, plus BM25 on the entry's text; the features are combined with weights fitted on the KB.
 
-The in-scope decision is calibrated on the KB itself: every question of every entry, held out in turn, is a
-positive example and every out-of-scope example a negative one; a logistic fit turns scores into a probability.
+A ten-word question is one window; a five-hundred-word post is several (bot/segment.py), so its end is read too.
+The lexical share fades with the question's length: a post has five times the keywords of a question, and the
+entries that mention everything (shapes, products, the layer loop) would otherwise win on keywords alone.
+
+The in-scope decision is calibrated on the KB itself: every question and post of every entry, held out in turn, is
+a positive example and every out-of-scope example a negative one; a logistic fit turns scores into a probability.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
-import bm25s
 import numpy as np
 
+from bot import fit
 from bot.corpus import Doc
 from bot.embed import Embedder
 from bot.index import VectorIndex
 from bot.kb import KnowledgeBase
+from bot.lexical import BM25
 from bot.notation import lexical_tokens, normalize
+from bot.segment import WINDOW, pieces, segments
 
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG and chats on every index()
-# Both chosen by leave-one-out on the KB's own questions (bench/loo.py), never on an evaluation set.
-LEXICAL_WEIGHT = 0.3  # share of the (max-normalised) BM25 score in the ranking score
-SECOND_WEIGHT = 0.3  # share of an entry's second-best matching text: two phrasings agreeing beat one fluke
-CENTROID_WEIGHT = 0.7  # share of the cosine to the mean of the entry's texts (a prototype of what it answers)
+log = logging.getLogger(__name__)
+
+# The ranking features of an entry, and their weights: fitted by bench/fit_ranking.py on the KB's own questions
+# and posts (each held out in turn), never on an evaluation set; scaled so that the dense weights sum to 1.
+FEATURES = ("best", "second", "centroid", "window_best", "window_centroid", "lexical", "lexical_questions")
+WEIGHTS = np.array([0.153, 0.154, 0.229, 0.229, 0.236, 0.340, 0.153])
+# The lexical share of a question of SHORT estimated word pieces or fewer is kept whole; at LONG or more it is
+# multiplied by 1 - LONG_DAMPING, log-linearly in between. Not fitted: the KB's own posts share the KB's words, so
+# a fit on them cannot see what keywords do on a real post. On real posts (a held-out set, issue 11) damping
+# alone moved top-1 from 0.68 to 0.78; on the KB's posts, held out, 0.5 costs nothing (bench/fit_ranking.py).
+SHORT, LONG, LONG_DAMPING = 16, 256, 0.5
+# What the in-scope probability is fitted on: the best entry's score, its closest text's cosine, and by how much
+# that beats the closest out-of-scope example (a near-miss post is closer to one of those than to any entry).
+SCOPE = ("closest", "margin")
 
 
 @dataclass(frozen=True)
 class Hit:
     entry_id: str
-    score: float  # ranking score: dense + LEXICAL_WEIGHT * lexical
-    dense: float  # cosine to the entry's best two texts (title, summary, questions) blended with that to their centroid
-    lexical: float  # BM25 on the entry's text, divided by the best entry's BM25 (0..1)
+    score: float  # ranking score: WEIGHTS @ the entry's features
+    dense: float  # cosine to the entry's closest text (title, summary, question or post), best over windows
+    lexical: float  # BM25 on the entry's text, divided by the best entry's BM25, damped on a long question (0..1)
 
 
 @dataclass(frozen=True)
 class Ranking:
     hits: list[Hit]  # every entry, best first
-    out_of_scope: float  # best cosine to an out-of-scope example
+    out_of_scope: float  # best cosine to an out-of-scope example (over windows)
     confidence: float  # calibrated probability that the KB answers the question
+    margin: float  # the first entry's closest text's cosine minus out_of_scope: > 0 when the entry is nearer
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Every entry's features for one question, before the weights: what the fit and the ranking share."""
+
+    features: np.ndarray  # (n_entries, len(FEATURES))
+    closest: np.ndarray  # (n_entries,) cosine to the entry's closest text, best over windows
+    out_of_scope: float
 
 
 class Retriever:
-    def __init__(self, kb: KnowledgeBase, docs: list[Doc], index: VectorIndex, embedder: Embedder) -> None:
+    def __init__(self, kb: KnowledgeBase, docs: list[Doc], index: VectorIndex, embedder: Embedder,
+                 cache_dir: Path | None = None) -> None:
         self.kb, self.docs, self.index, self.embedder = kb, docs, index, embedder
         self._ids = [e.id for e in kb.entries]
         position = {entry_id: i for i, entry_id in enumerate(self._ids)}
@@ -50,73 +80,113 @@ class Retriever:
         # each entry's rows, padded with len(docs): the slot of a -inf appended to the similarities
         width = max(2, *(len(r) for r in rows))
         self._rows = np.array([np.pad(r, (0, width - len(r)), constant_values=len(docs)) for r in rows], dtype=np.int64)
-        self._bm25 = bm25s.BM25()
-        # title and summary count twice: they say what the entry answers; the body also mentions neighbours
-        self._bm25.index([lexical_tokens(f"{e.title} {e.title} {e.summary} {e.summary} {e.body}") or ["_"]
-                          for e in kb.entries], show_progress=False)
-        self._calibration = self._calibrate()
+        self._oos = np.flatnonzero(self._doc_entry < 0)
+        # what the entry says (title and summary twice: they say what it answers) and how students ask for it
+        self._bm25 = BM25([lexical_tokens(f"{e.title} {e.title} {e.summary} {e.summary} {e.body}") or ["_"]
+                           for e in kb.entries])
+        self._bm25_questions = BM25([lexical_tokens(" ".join(e.questions)) or ["_"] for e in kb.entries])
+        self._calibration = self._load_or_calibrate(cache_dir)
 
     def rank(self, question: str) -> Ranking:
-        query = self.embedder.encode([normalize(question)])
-        scores, rows = self.index.search(query, len(self.index))
-        sims = np.empty(len(self.index), np.float32)
-        sims[rows[0]] = scores[0]
-        hits, out_of_scope = self._score(query[0], sims, self._lexical(question))
-        return Ranking(hits, out_of_scope, self._confidence(hits[0], out_of_scope))
-
-    def _lexical(self, question: str) -> np.ndarray:
-        tokens = lexical_tokens(question)
-        raw = self._bm25.get_scores(tokens) if tokens else np.zeros(len(self._ids))
-        top = float(np.max(raw)) if len(raw) else 0.0
-        return np.asarray(raw / top if top > 0 else raw, dtype=np.float32)
-
-    def _score(self, query: np.ndarray, sims: np.ndarray, lexical: np.ndarray,
-               held_out: int | None = None) -> tuple[list[Hit], float]:
-        """Every entry's hit, best first, and the best out-of-scope cosine; `held_out` leaves a text out of its
-        entry's centroid (for calibration and leave-one-out)."""
-        sums = self._sums
-        if held_out is not None and self._doc_entry[held_out] >= 0:
-            sums = sums.copy()
-            sums[self._doc_entry[held_out]] -= self.index.vectors[held_out]
-        centroid = (sums @ query) / np.linalg.norm(sums, axis=1)
-        best = _best_two(np.append(sims, -np.inf)[self._rows])
-        dense = ((1 - CENTROID_WEIGHT) * best + CENTROID_WEIGHT * centroid).astype(np.float32)
-        oos = sims[self._doc_entry < 0]
-        out_of_scope = float(oos.max()) if oos.size else 0.0
-        combined = dense + LEXICAL_WEIGHT * lexical
+        text = normalize(question)
+        windows = segments(text)
+        vectors = self.embedder.encode([text, *windows] if len(windows) > 1 else [text])
+        scored = self.score(vectors, self.lexical(question), pieces(text))
+        combined = scored.features @ WEIGHTS
         order = np.argsort(-combined, kind="stable")
-        return [Hit(self._ids[i], float(combined[i]), float(dense[i]), float(lexical[i])) for i in order], out_of_scope
+        lexical = scored.features[:, FEATURES.index("lexical")]
+        hits = [Hit(self._ids[i], float(combined[i]), float(scored.closest[i]), float(lexical[i])) for i in order]
+        return Ranking(hits, scored.out_of_scope, self._confidence(combined, scored),
+                       hits[0].dense - scored.out_of_scope)
 
-    def _features(self, best: Hit, out_of_scope: float) -> np.ndarray:
-        return np.array([best.dense, best.dense - out_of_scope, best.lexical])
+    def lexical(self, question: str, held_out: int | None = None) -> np.ndarray:
+        """(2, n_entries): each entry's BM25 for the question over its text and over its questions, each divided
+        by the best entry's (0..1); `held_out` is a question's row, left out of its entry's questions."""
+        tokens = lexical_tokens(question)
+        without = None
+        if held_out is not None and self._doc_entry[held_out] >= 0 and self.docs[held_out].kind == "question":
+            without = (int(self._doc_entry[held_out]), tokens)
+        rows = [self._bm25.scores(tokens), self._bm25_questions.scores(tokens, without)]
+        return np.array([raw / raw.max() if raw.max() > 0 else raw for raw in rows])
 
-    def _confidence(self, best: Hit, out_of_scope: float) -> float:
+    def score(self, vectors: np.ndarray, lexical: np.ndarray, length: int, held_out: int | None = None) -> Scored:
+        """The features of every entry for a question's vectors (the whole question first, then its windows, if
+        any); `held_out` is a document row left out everywhere (for calibration, the fit and leave-one-out)."""
+        sims = np.empty((len(vectors), len(self.docs) + 1))
+        sims[:, :-1] = vectors @ self.index.vectors.T
+        sims[:, -1] = -np.inf
+        sums = self._sums
+        if held_out is not None:
+            sims[:, held_out] = -np.inf
+            if self._doc_entry[held_out] >= 0:
+                sums = sums.copy()
+                sums[self._doc_entry[held_out]] -= self.index.vectors[held_out]
+        top = -np.partition(-sims[:, self._rows], 1, axis=2)[:, :, :2]  # (n_vectors, n_entries, 2)
+        best = top[:, :, 0]
+        second = np.where(np.isfinite(top[:, :, 1]), top[:, :, 1], best)
+        centroid = (vectors @ sums.T) / np.linalg.norm(sums, axis=1)
+        window = slice(1, None) if len(vectors) > 1 else slice(0, 1)
+        longness = float(np.clip(np.log2(max(length, 1) / SHORT) / np.log2(LONG / SHORT), 0.0, 1.0))
+        damped = lexical * (1 - LONG_DAMPING * longness)
+        features = np.column_stack([best[0], second[0], centroid[0], best[window].max(axis=0),
+                                    centroid[window].max(axis=0), damped[0], damped[1]])
+        oos = sims[:, self._oos]
+        return Scored(features, best.max(axis=0), float(oos.max()) if oos.size else 0.0)
+
+    def _scope_features(self, combined: np.ndarray, scored: Scored) -> np.ndarray:
+        first = int(np.argmax(combined))
+        values = {"score": combined[first], "closest": scored.closest[first],
+                  "margin": scored.closest[first] - scored.out_of_scope}
+        return np.array([values[name] for name in SCOPE])
+
+    def _confidence(self, combined: np.ndarray, scored: Scored) -> float:
         w, b = self._calibration
-        return float(1.0 / (1.0 + np.exp(-(self._features(best, out_of_scope) @ w + b))))
+        return float(1.0 / (1.0 + np.exp(-(self._scope_features(combined, scored) @ w + b))))
+
+    def held_out(self, row: int) -> Scored:
+        """The features for document `row` asked as a question, with itself left out of the KB."""
+        doc = self.docs[row]
+        text = normalize(doc.text)
+        windows = segments(text)
+        vectors = self.index.vectors[row][None]
+        if len(windows) > 1:
+            vectors = np.vstack([vectors, self.embedder.encode(windows)])
+        return self.score(vectors, self.lexical(doc.text, row), pieces(text), held_out=row)
+
+    def _load_or_calibrate(self, cache_dir: Path | None) -> tuple[np.ndarray, float]:
+        """The calibration saved beside the index when it was fitted for this KB, model and ranking; else fit it
+        (it embeds the windows of every long post: a few seconds) and save it."""
+        key = hashlib.sha256(json.dumps([self.kb.content_hash, self.embedder.name, FEATURES, WEIGHTS.tolist(),
+                                         WINDOW, SHORT, LONG, LONG_DAMPING, SCOPE]).encode()).hexdigest()[:16]
+        path = cache_dir / "calibration.json" if cache_dir else None
+        if path is not None:
+            try:
+                saved = json.loads(path.read_text(encoding="utf-8"))
+                if saved["key"] == key:
+                    return np.array(saved["weights"], dtype=np.float64), float(saved["intercept"])
+            except (OSError, ValueError, KeyError, TypeError):
+                pass  # missing, stale or damaged: fit it again
+        w, b = self._calibrate()
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text(json.dumps({"key": key, "features": SCOPE, "weights": w.tolist(), "intercept": b}),
+                               encoding="utf-8")
+                tmp.replace(path)
+            except OSError as exc:
+                log.warning("warning: could not save the calibration to %s (%s); it is refitted next start", path, exc)
+        return w, b
 
     def _calibrate(self) -> tuple[np.ndarray, float]:
-        """Fit P(in scope) on held-out KB questions (positives) and out-of-scope examples (negatives)."""
-        vectors = self.index.vectors
-        held_out = [i for i, d in enumerate(self.docs) if d.kind in ("question", "out-of-scope")]
+        """Fit P(in scope) on held-out KB questions and posts (positives) and out-of-scope examples (negatives)."""
         X, y = [], []
-        for i in held_out:
-            sims = vectors @ vectors[i]
-            sims[i] = -1.0  # the question itself is not there when a student asks it
-            hits, out_of_scope = self._score(vectors[i], sims, self._lexical(self.docs[i].text), held_out=i)
-            X.append(self._features(hits[0], out_of_scope))
-            y.append(self.docs[i].kind == "question")
+        for row, doc in enumerate(self.docs):
+            if doc.kind in ("question", "post", "out-of-scope"):
+                scored = self.held_out(row)
+                X.append(self._scope_features(scored.features @ WEIGHTS, scored))
+                y.append(doc.kind != "out-of-scope")
         if len(set(y)) < 2:  # no out-of-scope examples: fall back to a plain cosine threshold of 0.45
-            return np.array([20.0, 0.0, 0.0]), -9.0
-        from sklearn.linear_model import LogisticRegression  # already imported by sentence-transformers
+            return np.array([20.0 if name == "closest" else 0.0 for name in SCOPE]), -9.0
+        return fit.logistic(np.array(X), np.array(y), l2=0.1)
 
-        model = LogisticRegression(class_weight="balanced", C=10.0).fit(np.array(X), np.array(y))
-        return model.coef_[0], float(model.intercept_[0])
-
-
-def _best_two(sims: np.ndarray) -> np.ndarray:
-    """Per row (an entry's texts, -inf padded), the best similarity blended with the second best; an entry with a
-    single text has its best, one with none -1."""
-    top = -np.partition(-sims, 1, axis=1)[:, :2]
-    first, second = top[:, 0], top[:, 1]
-    blended = (1 - SECOND_WEIGHT) * first + SECOND_WEIGHT * second
-    return np.where(np.isfinite(second), blended, np.where(np.isfinite(first), first, -1.0)).astype(np.float64)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.answer import Answer, Suggestion
-from bot.evaluate import Case, evaluate, read_cases
+from bot.evaluate import Case, evaluate, read_cases, render
 from bot.kb import load_kb
 from tests.conftest import FIXTURE_KB
 
@@ -40,3 +40,38 @@ def test_read_cases_names_the_bad_line(tmp_path: Path) -> None:
     path.write_text(json.dumps({"question": "q", "topics": []}) + "\n\n{oops\n")
     with pytest.raises(ValueError, match=r"set.jsonl:3: expected"):
         read_cases(path)
+
+
+def test_per_topic_recall_and_confusions_match_a_hand_computation() -> None:
+    replies = {
+        "a": canned(["shapes", "relu-derivative", "loss-vs-cost"]),  # wants shapes: rank 1
+        "b": canned(["relu-derivative", "shapes", "one-over-m"]),  # wants cost: rank 3
+        "c": canned(["relu-derivative", "shapes", "one-over-m"]),  # wants cost: rank 3 again
+        "d": canned(["loss-vs-cost", "shapes", "one-over-m"], in_scope=False),  # wants shapes: declined
+    }
+    cases = [Case("a", frozenset({"shapes"})), Case("b", frozenset({"cost"})), Case("c", frozenset({"cost"})),
+             Case("d", frozenset({"shapes"}))]
+    report = evaluate(cases, replies.__getitem__, load_kb(FIXTURE_KB))
+    assert {t: (s.n, s.top1, s.recall3) for t, s in report.per_topic.items()} == {"shapes": (2, 1, 2),
+                                                                                 "cost": (2, 0, 2)}
+    assert report.confusions.most_common() == [(("cost", "relu-derivative"), 2), (("shapes", "(declined)"), 1)]
+
+
+def test_out_of_scope_cases_are_counted_by_kind() -> None:
+    replies = {"x": canned(["shapes"], in_scope=False), "y": canned(["shapes"]), "z": canned(["shapes"])}
+    cases = [Case("x", frozenset(), "rnn-backward"), Case("y", frozenset(), "rnn-backward"), Case("z", frozenset())]
+    report = evaluate(cases, replies.__getitem__, load_kb(FIXTURE_KB))
+    assert report.out_kinds == {"rnn-backward": [1, 2], "unlabelled": [0, 1]}
+
+
+def test_the_rendered_report_names_the_topics_and_the_confusions() -> None:
+    replies = {"b": canned(["relu-derivative", "shapes", "one-over-m"])}
+    text = render(evaluate([Case("b", frozenset({"cost"}))], replies.__getitem__, load_kb(FIXTURE_KB)), "set.jsonl")
+    assert "  cost                              1   0.00      1.00" in text
+    assert "1  cost -> relu-derivative" in text
+
+
+def test_read_cases_keeps_the_out_of_scope_kind(tmp_path: Path) -> None:
+    path = tmp_path / "set.jsonl"
+    path.write_text(json.dumps({"question": "q", "topics": [], "oos_kind": "batchnorm"}) + "\n")
+    assert read_cases(path) == [Case("q", frozenset(), "batchnorm")]
