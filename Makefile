@@ -39,6 +39,8 @@ run: $(BIN)/.installed
 		--server.headless true --browser.gatherUsageStats false
 
 test: $(BIN)/.installed system-deps lint
+	@# the browser test starts the chat on the default index, as `make run` does after this same step
+	$(BIN)/python -m bot build --if-stale
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/.installed

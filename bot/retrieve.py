@@ -143,19 +143,21 @@ class Retriever:
         w, b = self._calibration
         return float(1.0 / (1.0 + np.exp(-(self._scope_features(combined, scored) @ w + b))))
 
-    def held_out(self, row: int) -> Scored:
-        """The features for document `row` asked as a question, with itself left out of the KB."""
+    def held_out(self, row: int, windows: bool = True) -> Scored:
+        """The features for document `row` asked as a question, with itself left out of the KB; without
+        `windows`, a long text is read as the model reads it whole (its first 256 word pieces), and nothing is
+        embedded."""
         doc = self.docs[row]
         text = normalize(doc.text)
-        windows = segments(text)
+        parts = segments(text) if windows else [text]
         vectors = self.index.vectors[row][None]
-        if len(windows) > 1:
-            vectors = np.vstack([vectors, self.embedder.encode(windows)])
+        if len(parts) > 1:
+            vectors = np.vstack([vectors, self.embedder.encode(parts)])
         return self.score(vectors, self.lexical(doc.text, row), pieces(text), held_out=row)
 
     def _load_or_calibrate(self, cache_dir: Path | None) -> tuple[np.ndarray, float]:
         """The calibration saved beside the index when it was fitted for this KB, model and ranking; else fit it
-        (it embeds the windows of every long post: a few seconds) and save it."""
+        (about a second) and save it."""
         key = hashlib.sha256(json.dumps([self.kb.content_hash, self.embedder.name, FEATURES, WEIGHTS.tolist(),
                                          WINDOW, SHORT, LONG, LONG_DAMPING, SCOPE]).encode()).hexdigest()[:16]
         path = cache_dir / "calibration.json" if cache_dir else None
@@ -183,7 +185,8 @@ class Retriever:
         X, y = [], []
         for row, doc in enumerate(self.docs):
             if doc.kind in ("question", "post", "out-of-scope"):
-                scored = self.held_out(row)
+                # no windows: embedding those of every long post would cost a start-up ~30 s on a busy machine
+                scored = self.held_out(row, windows=False)
                 X.append(self._scope_features(scored.features @ WEIGHTS, scored))
                 y.append(doc.kind != "out-of-scope")
         if len(set(y)) < 2:  # no out-of-scope examples: fall back to a plain cosine threshold of 0.45
