@@ -21,7 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import fit, retrieve
 from bot.answer import Bot
+from bot.config import ROOT
 from bot.evaluate import evaluate, read_cases
+
+SEEDS = ROOT.parent / "shared" / "seeds" / "opening-posts"
 
 
 def main() -> None:
@@ -62,6 +65,9 @@ def main() -> None:
         for path in args.report:
             m = evaluate(read_cases(path), bot.ask, bot.kb).metrics()
             print(f"         {path.name}: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items()))
+        if args.report and SEEDS.is_dir():  # the opening posts of the threads the product started from
+            firsts = [bot.ask(p.read_text(encoding="utf-8")).answers[0].id for p in sorted(SEEDS.glob("*.txt"))]
+            print(f"         seed opening posts, first answers: {', '.join(firsts)}")
     print("WEIGHTS = np.array([" + ", ".join(f"{w:.3f}" for w in fitted) + "])  # " + ", ".join(retrieve.FEATURES))
 
 
