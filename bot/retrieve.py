@@ -1,5 +1,6 @@
 """Hybrid retrieval: dense similarity to each entry's texts and their centroid, over the whole question and over
-windows of a long one, plus BM25 on the entry's text; the features are combined with weights fitted on the KB.
+windows of a long one, plus BM25 on the entry's text and on its questions; the features are combined with weights
+fitted on the KB.
 
 A ten-word question is one window; a five-hundred-word post is several (bot/segment.py), so its end is read too.
 The lexical share fades with the question's length: a post has five times the keywords of a question, and the
@@ -38,8 +39,8 @@ WEIGHTS = np.array([0.153, 0.154, 0.229, 0.229, 0.236, 0.340, 0.153])
 # a fit on them cannot see what keywords do on a real post. On real posts (a held-out set, issue 11) damping
 # alone moved top-1 from 0.68 to 0.78; on the KB's posts, held out, 0.5 costs nothing (bench/fit_ranking.py).
 SHORT, LONG, LONG_DAMPING = 16, 256, 0.5
-# What the in-scope probability is fitted on: the best entry's score, its closest text's cosine, and by how much
-# that beats the closest out-of-scope example (a near-miss post is closer to one of those than to any entry).
+# What the in-scope probability is fitted on: the best entry's closest text's cosine, and by how much that beats
+# the closest out-of-scope example (a near-miss post is closer to one of those than to any entry).
 SCOPE = ("closest", "margin")
 
 
