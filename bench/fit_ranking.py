@@ -1,7 +1,8 @@
 """Fit the ranking weights (bot.retrieve.WEIGHTS) on the KB's own questions and posts, each held out in turn.
 
-Every question and post of every entry is asked with itself removed from the index and from its entry's centroid;
-a softmax over the entries is fitted so that the entry it belongs to comes first. Questions and posts weigh the
+Every question and post of every entry is asked with itself removed from the index, its entry's centroid and its
+entry's lexical document; a softmax over the entries is fitted so that an entry sharing a topic with its own entry
+comes first (what the evaluation counts as right). Questions and posts weigh the
 same in total (there are three questions per post). No evaluation set is read unless --report names one, and
 then only to print figures for the current and the fitted weights, never to fit.
 

@@ -21,11 +21,12 @@ class BM25:
         for row, tokens in enumerate(documents):
             for token, n in Counter(tokens).items():
                 self._counts[row, self._vocab[token]] = n
+        self._df, self._norm = _stats(self._counts)  # what every question without `without` shares
 
     def scores(self, query: list[str], without: tuple[int, list[str]] | None = None) -> np.ndarray:
         """Each document's BM25 for the query tokens; `without` = (document, tokens) removes those tokens from that
         document first, as if the text they came from had never been in it."""
-        counts = self._counts
+        counts, df, norm = self._counts, self._df, self._norm
         if without is not None:
             counts = counts.copy()
             row, tokens = without
@@ -33,12 +34,17 @@ class BM25:
                 if token in self._vocab:
                     column = self._vocab[token]
                     counts[row, column] = max(counts[row, column] - n, 0.0)
+            df, norm = _stats(counts)
         terms = [self._vocab[t] for t in query if t in self._vocab]
         if not terms or not len(counts):
             return np.zeros(len(counts))
-        lengths = counts.sum(axis=1)
-        df = (counts > 0).sum(axis=0)
         tf = counts[:, terms]  # (documents, query terms): a repeated query word counts again, as in bm25s
         idf = np.log(1 + (len(counts) - df[terms] + 0.5) / (df[terms] + 0.5))
-        norm = K1 * (1 - B + B * lengths / max(lengths.mean(), 1e-9))
         return (tf / (tf + norm[:, None]) * idf).sum(axis=1)  # Lucene drops the constant (K1 + 1) factor
+
+
+def _stats(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each term's document frequency and each document's length normalisation."""
+    lengths = counts.sum(axis=1)
+    mean = float(lengths.mean()) if len(lengths) else 0.0
+    return (counts > 0).sum(axis=0), K1 * (1 - B + B * lengths / max(mean, 1e-9))

@@ -113,9 +113,9 @@ class Retriever:
     def score(self, vectors: np.ndarray, lexical: np.ndarray, length: int, held_out: int | None = None) -> Scored:
         """The features of every entry for a question's vectors (the whole question first, then its windows, if
         any); `held_out` is a document row left out everywhere (for calibration, the fit and leave-one-out)."""
-        sims = np.empty((len(vectors), len(self.docs) + 1))
-        sims[:, :-1] = vectors @ self.index.vectors.T
-        sims[:, -1] = -np.inf
+        found, rows = self.index.search(vectors, len(self.index))
+        sims = np.full((len(vectors), len(self.docs) + 1), -np.inf)  # the last column: -inf for padding
+        np.put_along_axis(sims[:, :-1], rows, found, axis=1)
         sums = self._sums
         if held_out is not None:
             sims[:, held_out] = -np.inf
