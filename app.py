@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from bot.answer import SURE, Answer, Bot
+from bot.answer import Answer, Bot, Suggestion
+from bot.chitchat import CODE_ONLY
 from bot.config import load_settings, sandbox_limits
 from bot.errors import BotError
 from bot.render import ask_a_mentor_url, derivation_markdown, forum_post, normalize_math
@@ -150,6 +151,18 @@ def suggestion_buttons(label: str, ids: list[str], key: str) -> None:
         st.button(title, key=f"{key}-{entry_id}", on_click=show_entry, args=(entry_id,))
 
 
+def show_candidates(candidates: list[Suggestion], key: str) -> None:
+    """An ambiguous answer's candidates side by side (stacked on a phone), each with its summary and a button."""
+    st.markdown("**This may be one of these:**")
+    for column, candidate in zip(st.columns(len(candidates)), candidates):
+        with column.container(border=True):
+            st.markdown(f"**{candidate.title}**")
+            st.caption(normalize_math(candidate.summary))
+            st.button("Open", key=f"cand-{key}-{candidate.id}", on_click=show_entry, args=(candidate.id,),
+                      icon=":material/open_in_new:", help=f"Show “{candidate.title}” in full")
+    st.markdown("The first one, in full:")
+
+
 def show_answer(turn: Turn, key: str) -> None:
     answer = turn.answer
     if answer.kind == "greeting":
@@ -162,10 +175,15 @@ def show_answer(turn: Turn, key: str) -> None:
                        icon=":material/support_agent:")
         return
     entry = answer.entry
-    if answer.message:
+    if answer.message and (not answer.ambiguous or answer.message == CODE_ONLY):
         st.info(answer.message)
+    if answer.ambiguous:
+        show_candidates(answer.candidates, key)
     st.markdown(f"#### {entry.title}")
-    st.caption(f"confidence {answer.confidence:.0%} · {' · '.join(entry.weeks)}")
+    # the chance that this entry is the one asked for, never shown on a near tie (the candidates say it instead)
+    linked = answer.question == entry.title  # a permalink: nothing was guessed
+    sure = "" if answer.ambiguous or linked else f"{answer.entry_confidence:.0%} likely the entry you need · "
+    st.caption(sure + " · ".join(entry.weeks))
     # the body's "## Step" headings would dwarf the entry title inside a chat bubble: demote them two levels
     st.markdown(re.sub(r"^(##+) ", r"\1## ", normalize_math(entry.body), flags=re.MULTILINE))
     if answer.derivation:
@@ -175,8 +193,6 @@ def show_answer(turn: Turn, key: str) -> None:
             st.markdown(derivation_markdown(answer.derivation))
     if answer.snippet:
         show_snippet(turn, key)
-    if answer.confidence < SURE:
-        suggestion_buttons("Did you mean", [s.id for s in answer.answers[1:3]], f"mean-{key}")
     suggestion_buttons("Follow-ups", [r.id for r in answer.related[:4]], f"rel-{key}")
     actions(turn, key)
 

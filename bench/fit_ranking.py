@@ -62,7 +62,7 @@ def main() -> None:
               f"recall@3 {recall3[~posts].mean():.3f} / {recall3[posts].mean():.3f}")
         retrieve.WEIGHTS = w
         if args.report:
-            r._calibration = r._calibrate()  # the scope decision is fitted for the weights in force
+            r._calibration, r._entry_calibration = r._calibrate()  # both fitted for the weights in force
         for path in args.report:
             m = evaluate(read_cases(path), bot.ask, bot.kb).metrics()
             print(f"         {path.name}: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items()))

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import chitchat
 from bot.config import Settings, load_settings
 from bot.corpus import documents, load_or_build
 from bot.embed import Embedder, SentenceEmbedder
@@ -15,15 +16,15 @@ from bot.retrieve import Retriever
 
 # A question is in scope when its best entry is nearer than every out-of-scope example (kb/scope.yaml holds the
 # near-misses) and the calibrated confidence is at least MIN_CONFIDENCE. On the KB itself, each text held out:
-# the rule alone declines 2.6% of its questions and posts and 84% of the out-of-scope examples; with 0.3, 3.7%
-# and 90%; with 0.5, 6.2% and 93%.
+# the rule alone declines 1.8% of its questions and posts and 87% of the out-of-scope examples; with 0.3, 2.8%
+# and 90%; with 0.5, 5.6% and 93%.
 MIN_CONFIDENCE = 0.3
-SURE = 0.8  # below this an in-scope answer is flagged as a possible mismatch, with alternatives
-GREETING = re.compile(r"^\s*(hi+|hello+|hey+|hiya|howdy|yo|good (morning|afternoon|evening)|thanks?( you)?|"
-                      r"thank you( so much)?|ty|cheers|bye|goodbye)[\s!.,:)]*$", re.IGNORECASE)
+# An answer is ambiguous, and shows its CANDIDATES side by side, when its first entry is more likely wrong than
+# right. On the KB's own questions and posts, held out (bench/ambiguity.py), 0.5 flags 10% of them; unflagged first
+# entries are right 0.82 of the time and flagged ones have a right candidate 0.85 of the time (0.6: 24%, 0.86).
+AMBIGUOUS = 0.5
+CANDIDATES = 3
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ufffd]")
-_CODE = re.compile(r"\\[a-zA-Z]+|\w+\(|\.\w+|\b\w*[\d_]\w*\b|\b(?:np|True|False|None|keepdims|axis)\b")
-_WORDS = re.compile(r"[A-Za-z]{3,}")
 
 
 @dataclass(frozen=True)
@@ -33,29 +34,36 @@ class Suggestion:
     topics: list[str]
     score: float | None  # ranking score; None for a related-entry link
     url: str
+    summary: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "topics": list(self.topics), "score": self.score, "url": self.url}
+        return {"id": self.id, "title": self.title, "summary": self.summary, "topics": list(self.topics),
+                "score": self.score, "url": self.url}
 
 
 @dataclass(frozen=True)
 class Answer:
     question: str
-    kind: str  # "answer" | "out_of_scope" | "greeting"
+    kind: str  # "answer" | "out_of_scope" | "greeting" (any small talk)
     in_scope: bool
     confidence: float  # 0..1: calibrated probability that the KB answers the question
     answers: list[Suggestion]  # ranked nearest entries (suggestions when out of scope)
-    message: str  # one-line text for the user: a caveat, the "not covered" reply or the greeting
+    message: str  # one-line text for the user: a caveat, the "not covered" reply or the small-talk reply
     entry: Entry | None = None  # the best entry when in scope
     related: list[Suggestion] = field(default_factory=list)
     snippet: str | None = None  # the entry's runnable NumPy demonstration (code)
     derivation: dict[str, Any] | None = None  # the entry's SymPy derivation: {name, title, choice, steps}
+    entry_confidence: float = 0.0  # 0..1: calibrated probability that answers[0] is the entry that answers it
+    ambiguous: bool = False  # in scope, but entry_confidence < AMBIGUOUS: the answer is "one of these"
+    candidates: list[Suggestion] = field(default_factory=list)  # when ambiguous: the entries it may be
 
     def to_dict(self) -> dict[str, Any]:
         """The `ask --json` object (by hand: dataclasses.asdict would deep-copy the whole entry on every answer)."""
         e = self.entry
         return {"question": self.question, "kind": self.kind, "in_scope": self.in_scope,
-                "confidence": self.confidence, "answers": [s.to_dict() for s in self.answers],
+                "confidence": self.confidence, "entry_confidence": self.entry_confidence,
+                "ambiguous": self.ambiguous, "candidates": [s.to_dict() for s in self.candidates],
+                "answers": [s.to_dict() for s in self.answers],
                 "message": self.message, "related": [s.to_dict() for s in self.related], "snippet": self.snippet,
                 "derivation": self.derivation, "body": e.body if e else None,
                 "answer": None if e is None else {"id": e.id, "title": e.title, "summary": e.summary,
@@ -96,37 +104,40 @@ class Bot:
 
     def suggestion(self, entry: Entry, score: float | None = None) -> Suggestion:
         return Suggestion(entry.id, entry.title, list(entry.topics), None if score is None else round(score, 4),
-                          self.url(entry.id))
+                          self.url(entry.id), entry.summary)
 
     def answer_for(self, entry_id: str) -> Answer:
         """The answer a permalink shows: that entry, as if it had been asked; EntryNotFound if no such id."""
         entry = self.kb.get(entry_id)
         return Answer(entry.title, "answer", True, 1.0, [self.suggestion(entry, 1.0)], "", entry,
                       [self.suggestion(self.kb.get(r)) for r in entry.related], entry.snippet_code,
-                      self.derivation(entry))
+                      self.derivation(entry), entry_confidence=1.0)
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """Answer one question; raise BadQuestion for input that cannot be a question."""
         question = check_question(question, self.settings.max_question_chars)
         top_k = max(3, top_k or self.settings.top_k)
-        if GREETING.match(question):
-            return Answer(question, "greeting", False, 1.0, [], "Hello! Ask me about backprop math, e.g. "
-                          "“why is there a 1/m in dW but not in dZ?”")
+        if (small_talk := chitchat.reply(question)) is not None:
+            return Answer(question, "greeting", False, 1.0, [], small_talk)
         ranking = self.retriever.rank(question)
         answers = [self.suggestion(self.kb.get(h.entry_id), h.score) for h in ranking.hits[:top_k]]
-        confidence = round(ranking.confidence, 4)
+        confidence, entry_confidence = round(ranking.confidence, 4), round(ranking.entry_confidence, 4)
         if confidence < MIN_CONFIDENCE or ranking.margin <= 0:
             return Answer(question, "out_of_scope", False, confidence, answers,
                           "This knowledge base does not cover that. It answers backprop-math questions from "
-                          f"the Deep Learning Specialization: {self.kb.covers or 'see the list of entries'}.")
+                          f"the Deep Learning Specialization: {self.kb.covers or 'see the list of entries'}.",
+                          entry_confidence=entry_confidence)
         best = self.kb.get(ranking.hits[0].entry_id)
         related = [self.suggestion(self.kb.get(r)) for r in best.related]
-        message = "" if confidence >= SURE else "I am not sure this is what you asked; see also the other matches."
-        if not _WORDS.search(_CODE.sub(" ", question)):
-            message = ("Your question is only a formula or code; I matched it to the entry below. "
-                       "Add a sentence saying what you want to know for a better match.")
+        ambiguous = entry_confidence < AMBIGUOUS
+        candidates = answers[:CANDIDATES] if ambiguous else []
+        message = ""
+        if chitchat.code_only(question):
+            message = chitchat.CODE_ONLY
+        elif ambiguous:
+            message = "This may be one of these: " + ", ".join(f"“{c.title}”" for c in candidates) + "."
         return Answer(question, "answer", True, confidence, answers, message, best, related, best.snippet_code,
-                      self.derivation(best, question))
+                      self.derivation(best, question), entry_confidence, ambiguous, candidates)
 
     def similar(self, text: str, k: int = 5) -> list[Suggestion]:
         """The k entries nearest to `text`, best first: retrieval only (no scope decision, no derivation)."""

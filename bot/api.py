@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from functools import partial
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -27,7 +27,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot import preview
-from bot.answer import Answer, Bot, Suggestion, check_question
+from bot.answer import AMBIGUOUS, Answer, Bot, Suggestion, check_question
 from bot.batching import MAX_TEXTS, BatchingEmbedder
 from bot.config import Settings, load_settings, sandbox_limits
 from bot.embed import SentenceEmbedder
@@ -64,6 +64,46 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(description="The question in the student's words", examples=["why no 1/m in dZ2?"])
     top_k: int | None = Field(None, ge=1, le=50, description="Ranked answers to return (at least 3)")
+
+
+class SuggestionOut(BaseModel):
+    id: str
+    title: str
+    summary: str = Field(description="One or two sentences: what the entry answers")
+    topics: list[str]
+    score: float | None = Field(description="Ranking score (not a probability); null for a related-entry link")
+    url: str = Field(description="The entry in the chat")
+
+
+class EntryOut(BaseModel):
+    id: str
+    title: str
+    summary: str
+    topics: list[str]
+    weeks: list[str]
+    body: str = Field(description="The explanation in Markdown with $-math")
+    url: str
+
+
+class AskResponse(BaseModel):
+    question: str
+    kind: Literal["answer", "out_of_scope", "greeting"] = Field(description="greeting: any small talk")
+    in_scope: bool
+    confidence: float = Field(ge=0, le=1, description="Calibrated probability that the KB answers the question")
+    entry_confidence: float = Field(ge=0, le=1, description="Calibrated probability that answers[0] is the entry "
+                                                            "that answers it (at most confidence)")
+    ambiguous: bool = Field(description=f"In scope, but entry_confidence < {AMBIGUOUS}: show the candidates")
+    candidates: list[SuggestionOut] = Field(description="When ambiguous: the two or three entries it may be")
+    answers: list[SuggestionOut] = Field(description="Ranked nearest entries, at least 3")
+    message: str = Field(description="One line for the user: a caveat, the not-covered reply or the small-talk reply")
+    related: list[SuggestionOut]
+    snippet: str | None = Field(description="The entry's runnable NumPy demonstration")
+    derivation: dict[str, Any] | None = Field(description="The SymPy derivation: {name, title, choice, steps, detected}")
+    body: str | None
+    answer: EntryOut | None = Field(description="The best entry when in scope")
+    answer_markdown: str = Field(description="A forum-ready reply (Discourse Markdown)")
+    permalink: str | None
+    ask_id: int | None = Field(description="Pass it to POST /v1/feedback; null when asks are not logged")
 
 
 class FeedbackRequest(BaseModel):
@@ -197,7 +237,7 @@ async def readyz(bot: BotDep) -> dict[str, Any]:
     return {"ok": True, "entries": len(bot.kb.entries), "model": bot.embedder.name}
 
 
-@router.post("/v1/ask", tags=["answers"])
+@router.post("/v1/ask", tags=["answers"], response_model=AskResponse)
 async def ask(body: AskRequest, bot: BotDep, request: Request) -> dict[str, Any]:
     """The same object as `python -m bot ask --json`, plus `answer_markdown` (a forum reply), `permalink`, `ask_id`."""
     store = request.app.state.store if request.app.state.settings.log_questions else None

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bot.chitchat import CODE_ONLY
 from bot.errors import BadQuestion, BotError, KBError
 
 EXAMPLES = """examples:
@@ -175,11 +176,18 @@ def _ask_jsonl(args: argparse.Namespace) -> int:
 
 def _render(answer: Any) -> str:
     lines = []
-    if answer.message:
+    if answer.message and not answer.candidates:
         lines += [answer.message, ""]
+    elif answer.message == CODE_ONLY:
+        lines += [CODE_ONLY, ""]
+    if answer.candidates:
+        lines += ["This may be one of these:"]
+        for number, s in enumerate(answer.candidates, 1):
+            lines += [f"  {number}. {s.title}  [{s.id}]", f"     {s.summary}", f"     {s.url}"]
+        lines += ["", "The first one, in full:", ""]
     if answer.entry is not None:
-        lines += [f"# {answer.entry.title}", f"({answer.answers[0].url}, confidence {answer.confidence:.2f})", "",
-                  answer.entry.body.rstrip(), ""]
+        sure = "" if answer.ambiguous else f", {answer.entry_confidence:.0%} likely the entry you need"
+        lines += [f"# {answer.entry.title}", f"({answer.answers[0].url}{sure})", "", answer.entry.body.rstrip(), ""]
         if answer.derivation:
             detected = ", ".join(answer.derivation["detected"].values())
             lines += [f"Derivation: python -m bot derive {answer.derivation['name']}"

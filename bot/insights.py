@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 SAME_MEANING = 0.35
 MAX_QUESTIONS = 3000  # distinct questions grouped (the most recent): the clustering holds an n x n matrix
 REASONS = ("out_of_scope", "unsure", "not_helpful")
+UNSURE = 0.8  # an ask answered with a confidence (covered) below this is listed for mentors as unsure
 
 
 @dataclass(frozen=True)
@@ -151,9 +152,7 @@ def entry_stats(store: Store, kb: KnowledgeBase, since: float | None = None) -> 
 
 def doubtful_groups(store: Store, load_bot: Callable[[], Bot], since: float | None = None) -> list[Group]:
     """The unanswered, unsure and not-helpful asks grouped by meaning; the model loads only if there are any."""
-    from bot.answer import SURE
-
-    doubtful = store.asks(since, unsure_below=SURE)
+    doubtful = store.asks(since, unsure_below=UNSURE)
     if not doubtful:
         return []
     bot = load_bot()
@@ -167,7 +166,7 @@ def doubtful_groups(store: Store, load_bot: Callable[[], Bot], since: float | No
         vectors = bot.embedder.encode([normalize(t) for t in texts]) - domain  # notation as retrieval sees it
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
-    return group_questions(doubtful, encode, lambda q: _nearest(bot, q), SURE)
+    return group_questions(doubtful, encode, lambda q: _nearest(bot, q), UNSURE)
 
 
 def build_report(store: Store, kb: KnowledgeBase, load_bot: Callable[[], Bot], since: float | None = None) -> Report:

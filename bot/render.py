@@ -41,7 +41,12 @@ def forum_post(answer: Answer, permalink: str) -> str:
     if answer.entry is None:
         nearest = "\n".join(f"- [{s.title}]({s.url})" for s in answer.answers)
         return f"{answer.message}\n\nNearest entries:\n{nearest}\n"
-    parts = [f"### {answer.entry.title}", "", normalize_math(answer.entry.body).strip()]
+    parts = []
+    if answer.candidates:  # ambiguous: say so first, so a mentor (or the student) checks which one it is
+        parts += ["This may be one of these:", ""]
+        parts += [f"- [{c.title}]({c.url}): {normalize_math(c.summary)}" for c in answer.candidates]
+        parts += ["", "The first one, in full:", ""]
+    parts += [f"### {answer.entry.title}", "", normalize_math(answer.entry.body).strip()]
     if answer.snippet:
         parts += ["", "Check it numerically (NumPy, runs in a notebook):", "", "```python", answer.snippet.rstrip(),
                   "```"]

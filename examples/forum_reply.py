@@ -16,7 +16,7 @@ if not answer["in_scope"]:
     print("No draft: the knowledge base does not cover this topic. Nearest entries, for a mentor:")
     print("\n".join(f"- [{s['title']}]({s['url']})" for s in answer["answers"]))
     sys.exit(1)
-if answer["confidence"] < 0.8:  # the bot is unsure: say so, so a mentor checks before posting
+if answer["ambiguous"]:  # the bot is unsure which entry it is: the draft lists the candidates first
     print("*(Draft, please check: this may not be exactly what was asked.)*\n")
 print(answer["answer_markdown"])
 print(f"<!-- ask_id {answer['ask_id']}: POST /v1/feedback with it once a mentor says whether this helped -->")

@@ -29,10 +29,32 @@ def test_out_of_scope_is_declined_with_suggestions_and_coverage(fake_bot: Bot) -
     assert len(answer.answers) == 3
 
 
-@pytest.mark.parametrize("greeting", ["hello", "Hi!", "hey", "thanks", "Good morning.", "thank you so much"])
-def test_greeting_gets_a_friendly_line(fake_bot: Bot, greeting: str) -> None:
+@pytest.mark.parametrize("greeting", ["hello", "Hi!", "hey", "Good morning.", "hi there! 👋", "Hello, can you help me?"])
+def test_greeting_gets_a_hello_and_an_invitation(fake_bot: Bot, greeting: str) -> None:
     answer = fake_bot.ask(greeting)
-    assert answer.kind == "greeting" and not answer.in_scope and answer.message.startswith("Hello!")
+    assert answer.kind == "greeting" and not answer.in_scope and answer.answers == []
+    assert answer.message.startswith("Hello!") and "1/m" in answer.message
+
+
+@pytest.mark.parametrize("thanks", ["thanks!", "thank you so much", "Thanks, that helped 🙏", "ok thx"])
+def test_thanks_gets_you_are_welcome(fake_bot: Bot, thanks: str) -> None:
+    answer = fake_bot.ask(thanks)
+    assert answer.kind == "greeting" and answer.message.startswith("You're welcome")
+
+
+def test_a_question_after_a_greeting_is_answered(fake_bot: Bot) -> None:
+    assert fake_bot.ask("Hello, can you help me? why does dW have the same shape as W").kind == "answer"
+
+
+def test_a_pasted_function_without_a_question_is_answered_with_a_note(fake_bot: Bot) -> None:
+    code = "def relu_backward(dA, cache):\n    Z = cache\n    dZ = np.array(dA, copy=True)\n    dZ[Z <= 0] = 0\n    return dZ\n"
+    answer = fake_bot.ask(code)
+    assert answer.in_scope and "Add a sentence" in answer.message
+
+
+def test_a_question_in_a_code_comment_gets_no_note(fake_bot: Bot) -> None:
+    answer = fake_bot.ask("dZ = np.array(dA, copy=True)\ndZ[Z <= 0] = 0  # why is the relu derivative zero here?")
+    assert "Add a sentence" not in answer.message
 
 
 def test_at_least_three_ranked_answers_even_if_fewer_asked(fake_bot: Bot) -> None:
@@ -47,9 +69,10 @@ def test_formula_only_question_is_answered_with_a_note(fake_bot: Bot) -> None:
 
 def test_json_has_the_documented_fields(fake_bot: Bot) -> None:
     data = fake_bot.ask("relu derivative at zero").to_dict()
-    assert {"question", "in_scope", "confidence", "answers", "body", "answer", "message", "kind"} <= set(data)
-    assert 0.0 <= data["confidence"] <= 1.0
-    assert set(data["answers"][0]) == {"id", "title", "topics", "score", "url"}
+    assert {"question", "in_scope", "confidence", "entry_confidence", "ambiguous", "candidates", "answers", "body",
+            "answer", "message", "kind"} <= set(data)
+    assert 0.0 <= data["entry_confidence"] <= data["confidence"] <= 1.0
+    assert set(data["answers"][0]) == {"id", "title", "summary", "topics", "score", "url"}
     assert data["body"] == data["answer"]["body"] and data["answer"]["id"] == "relu-derivative"
 
 

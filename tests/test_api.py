@@ -157,7 +157,7 @@ def test_similar_ranks_entries_with_scores_and_logs_nothing(client: TestClient, 
     body = client.get("/v1/similar", params={"text": "derivative of relu", "k": 2}).json()
     assert [e["id"] for e in body["entries"]][:1] == ["relu-derivative"] and len(body["entries"]) == 2
     assert body["entries"][0]["score"] >= body["entries"][1]["score"]
-    assert set(body["entries"][0]) == {"id", "title", "topics", "score", "url", "permalink"}
+    assert set(body["entries"][0]) == {"id", "title", "summary", "topics", "score", "url", "permalink"}
     assert rows(fake_bot, "SELECT COUNT(*) FROM asks") == [(0,)]
 
 

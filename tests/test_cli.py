@@ -30,8 +30,9 @@ def test_ask_json_is_one_object_with_the_schema(use_fake_bot: Bot, capsys: pytes
     assert cli.main(["ask", "--json", "what shape is dW"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["question"] == "what shape is dW" and isinstance(data["in_scope"], bool)
-    assert 0 <= data["confidence"] <= 1 and len(data["answers"]) >= 3
-    assert {"id", "title", "topics", "score", "url"} == set(data["answers"][0]) and data["body"]
+    assert 0 <= data["entry_confidence"] <= data["confidence"] <= 1 and len(data["answers"]) >= 3
+    assert isinstance(data["ambiguous"], bool) and isinstance(data["candidates"], list)
+    assert {"id", "title", "summary", "topics", "score", "url"} == set(data["answers"][0]) and data["body"]
 
 
 def test_ask_jsonl_answers_in_order_and_reports_bad_lines(use_fake_bot: Bot, tmp_path: Path,

@@ -132,3 +132,24 @@ def test_a_post_longer_than_the_model_window_is_read_to_its_end(real_bot: Bot) -
 def test_an_answered_question_is_nearer_an_entry_than_any_out_of_scope_example(real_bot: Bot) -> None:
     for question, _ in FINDS:
         assert real_bot.retriever.rank(question).margin > 0, question
+
+
+def test_a_near_tie_is_ambiguous_and_shows_both_candidates(real_bot: Bot) -> None:
+    answer = real_bot.ask("what is the derivative here")  # too vague to choose: several derivations fit
+    first, second = answer.answers[:2]
+    assert first.score is not None and second.score is not None and first.score - second.score < 0.02
+    assert answer.in_scope and answer.ambiguous, answer.entry_confidence
+    assert [c.id for c in answer.candidates][:2] == [first.id, second.id] and len(answer.candidates) == 3
+    assert answer.message.startswith("This may be one of these")
+
+
+def test_a_clear_question_is_not_ambiguous(real_bot: Bot) -> None:
+    answer = real_bot.ask("why np.sum(dZ, axis=1, keepdims=True) for db")
+    assert not answer.ambiguous and answer.candidates == [] and answer.entry_confidence >= 0.5
+
+
+@pytest.mark.skipif(not SEEDS.exists(), reason="../shared/seeds is not beside the repo")
+@pytest.mark.parametrize("name, wanted", SEED_ANSWERS, ids=[n for n, _ in SEED_ANSWERS])
+def test_a_seed_post_answered_right_is_not_ambiguous(real_bot: Bot, name: str, wanted: set[str]) -> None:
+    answer = real_bot.ask((SEEDS / name).read_text(encoding="utf-8"))
+    assert answer.answers[0].id in wanted and not answer.ambiguous, (answer.answers[0].id, answer.entry_confidence)
