@@ -24,7 +24,12 @@ MIN_CONFIDENCE = 0.3
 # entries are right 0.82 of the time and flagged ones have a right candidate 0.85 of the time (0.6: 24%, 0.86).
 AMBIGUOUS = 0.5
 CANDIDATES = 3
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ufffd]")
+# Control characters carry no meaning in a question (a stray one comes from a terminal or a PDF): they are removed.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+# A question needs one character that is neither white space nor a control character. Spelt out, not \s, so that
+# Python and the API schema's ECMAScript regex (VISIBLE.pattern is its `pattern`) agree on every character.
+VISIBLE = re.compile("[^\t\n\v\f\r \x00-\x08\x0e-\x1f\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f"
+                     "\u205f\u3000\ufeff]")
 
 
 @dataclass(frozen=True)
@@ -162,18 +167,27 @@ class Bot:
         return result | {"detected": used}
 
 
+def surrogate_at(text: str) -> int | None:
+    """The index of the first lone surrogate (it cannot be encoded as UTF-8, stored or embedded), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
+
+
 def check_question(question: str, max_chars: int) -> str:
     """The question with its white space trimmed, or BadQuestion saying what is wrong and what to do."""
     if not isinstance(question, str):
         raise BadQuestion(f"the question must be text, got {type(question).__name__}")
-    question = question.strip()
-    if not question:
-        raise BadQuestion("the question is empty; type a question, e.g. “why is there no 1/m in dZ[L]?”")
+    if (where := surrogate_at(question)) is not None:
+        raise BadQuestion(f"character {where + 1} of the question is not text (a lone surrogate: a byte that is "
+                          "not UTF-8, or half of a broken emoji); remove it and ask again")
+    if not VISIBLE.search(question):
+        only = " (it has only control characters)" if _CONTROL.search(question) else ""
+        raise BadQuestion(f"the question is empty{only}; type a question, e.g. “why is there no 1/m in dZ[L]?”")
+    question = _CONTROL.sub("", question).strip()
     if len(question) > max_chars:
         raise QuestionTooLong(f"the question is {len(question):,} characters long; the limit is {max_chars:,}. "
                               "Paste only the formula or the lines of code you are asking about")
-    junk = len(_CONTROL.findall(question))
-    if junk > max(2, len(question) // 50):
-        raise BadQuestion(f"the question contains {junk} control or undecodable characters (binary data?); "
-                          "type or paste plain text")
     return question

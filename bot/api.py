@@ -24,10 +24,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot import preview
-from bot.answer import AMBIGUOUS, Answer, Bot, Suggestion, check_question
+from bot.answer import AMBIGUOUS, VISIBLE, Answer, Bot, Suggestion, check_question, surrogate_at
 from bot.batching import MAX_TEXTS, BatchingEmbedder
 from bot.config import Settings, load_settings, sandbox_limits
 from bot.embed import SentenceEmbedder
@@ -55,15 +55,26 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorBody, "description": ERRORS[status]} for status in statuses}
 
 
-router = APIRouter(responses=_documented(404, 413, 422, 429, 503))
+router = APIRouter(responses=_documented(404, 408, 413, 422, 429, 503))
 KEYED = _documented(401, 403)
 PREVIEW_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:"  # no script runs on previews
 
 
+def _not_a_bool(value: Any) -> Any:
+    """An integer as JSON Schema means it: 1.0 is one, true is not (pydantic would read it as 1)."""
+    if isinstance(value, bool):
+        raise ValueError("expected an integer, got a boolean")
+    return value
+
+
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    question: str = Field(description="The question in the student's words", examples=["why no 1/m in dZ2?"])
+    question: str = Field(min_length=1, pattern=VISIBLE.pattern, examples=["why no 1/m in dZ2?"],
+                          description="The question in the student's words: at least one character that is not "
+                                      "white space or a control character (control characters are removed)")
     top_k: int | None = Field(None, ge=1, le=50, description="Ranked answers to return (at least 3)")
+
+    _whole = field_validator("top_k", mode="before")(_not_a_bool)
 
 
 class SuggestionOut(BaseModel):
@@ -109,10 +120,14 @@ class AskResponse(BaseModel):
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     entry_id: str = Field(examples=["one-over-m-placement"])
-    question: str
-    helpful: bool
+    question: str = Field(min_length=1, pattern=VISIBLE.pattern)
+    helpful: bool = Field(strict=True)
     comment: str | None = Field(None, max_length=MAX_COMMENT_CHARS)
-    ask_id: int | None = Field(None, ge=1, description="The ask_id POST /v1/ask returned")
+    ask_id: int | None = Field(None, ge=1, le=2**63 - 1,
+                               description="The ask_id POST /v1/ask returned; one that matches no ask is stored "
+                                           "as no link (the rating is kept)")
+
+    _whole = field_validator("ask_id", mode="before")(_not_a_bool)
 
 
 class RunRequest(BaseModel):
@@ -136,7 +151,7 @@ def create_app(bot_factory: Callable[[], Bot], settings: Settings | None = None,
     app.state.sandbox = threading.BoundedSemaphore(2)  # snippets at once: each may take 1 GB
     install_error_handlers(app)
     app.include_router(router)
-    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_kb * 1024)
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_kb * 1024, timeout=settings.api_body_timeout_s)
     if settings.api_rate_limit:
         app.add_middleware(RateLimit, per_minute=settings.api_rate_limit)
     if settings.cors_origin_list:  # added last, so it is outermost: errors and 429s carry the CORS headers too
@@ -266,7 +281,9 @@ def _answer(bot: Bot, question: str, top_k: int | None, store: Store | None) -> 
 
 
 @router.get("/v1/similar", tags=["answers"])
-async def similar(bot: BotDep, request: Request, text: Annotated[str, Query(description="A draft title or question")],
+async def similar(bot: BotDep, request: Request,
+                  text: Annotated[str, Query(min_length=1, pattern=VISIBLE.pattern,
+                                             description="A draft title or question")],
                   k: Annotated[int, Query(ge=1, le=50)] = 5) -> dict[str, Any]:
     """The k nearest entries with their ranking scores: retrieval only, cheap enough for every few keystrokes."""
     hits = await _infer(request, bot.similar, text, k)
@@ -337,17 +354,32 @@ async def feedback(body: FeedbackRequest, bot: BotDep, settings: SettingsDep, ke
     if settings.api_key_list:
         check_key(settings.api_key_list, key, "POST /v1/feedback")
     _known(bot, body.entry_id)
+    if body.comment is not None and (where := surrogate_at(body.comment)) is not None:
+        raise ApiError(422, f"the comment has a lone UTF-16 surrogate at character {where + 1}, which is not text; "
+                            "remove it and send again")
     note = Feedback(body.entry_id, check_question(body.question, settings.max_question_chars), body.helpful,
                     body.comment, body.ask_id)
     return {"ok": True, "id": await run_in_threadpool(request.app.state.store.add_feedback, note)}
 
 
-@router.get("/e/{entry_id}", tags=["previews"], response_class=HTMLResponse)
+MISSING_PAGE: dict[int | str, dict[str, Any]] = {404: {"description": "No such entry: an HTML page pointing to the chat when the client accepts "
+                                     "text/html, else the JSON error shape",
+                      "content": {"text/html": {"schema": {"type": "string"}},
+                                  "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}}
+
+
+@router.get("/e/{entry_id}", tags=["previews"], response_class=HTMLResponse, responses=MISSING_PAGE)
 async def entry_page(entry_id: str, bot: BotDep, request: Request) -> HTMLResponse:
     """The entry as an HTML page with OpenGraph and Twitter-card tags: a pasted link unfurls into a card."""
     pages: dict[str, str] = request.app.state.pages  # one per entry at most: the KB is fixed for the process
     if entry_id not in pages:
-        _known(bot, entry_id)
+        try:
+            _known(bot, entry_id)
+        except ApiError:
+            if "text/html" not in request.headers.get("accept", ""):
+                raise  # an API client: the JSON error shape
+            return HTMLResponse(preview.missing_page(entry_id, bot.settings.public_url), 404,
+                                headers={"Content-Security-Policy": PREVIEW_POLICY})
         pages[entry_id] = await run_in_threadpool(_page, bot, entry_id)
     return HTMLResponse(pages[entry_id], headers={"Content-Security-Policy": PREVIEW_POLICY,
                                                   "Cache-Control": "public, max-age=3600"})

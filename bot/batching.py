@@ -11,6 +11,7 @@ from concurrent.futures import Future
 import numpy as np
 
 from bot.embed import Embedder
+from bot.errors import BatchFailed, ModelUnavailable
 
 log = logging.getLogger(__name__)
 Job = tuple[list[str], "Future[np.ndarray]"]
@@ -71,6 +72,11 @@ class BatchingEmbedder:
         try:
             vectors = model.encode([text for texts, _ in jobs for text in texts])
         except BaseException as exc:  # noqa: BLE001 - each caller gets the error in its own thread
+            dead = isinstance(exc, ModelUnavailable) and not isinstance(exc, BatchFailed)
+            if len(jobs) > 1 and not dead:  # one job's text may be at fault: it must not fail its neighbours
+                for job in jobs:
+                    self._run(model, [job])
+                return
             for _, done in jobs:
                 done.set_exception(exc)
             return

@@ -55,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--jsonl", metavar="FILE", type=Path,
                      help="answer each line of FILE ({\"question\": ...}); one JSON object per line")
-    ask.add_argument("-k", "--top-k", type=int, default=None, help="ranked answers to return (default: 3)")
+    ask.add_argument("-k", "--top-k", type=_positive, default=None,
+                     help="ranked answers to return (default and minimum: 3)")
     ask.set_defaults(run=_ask)
 
     build = sub.add_parser("build", help="(re)build the index from kb/, with a progress bar")
@@ -108,6 +109,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _bot(progress: bool = False, rebuild: bool = False) -> Any:
     """Load the Bot; with progress, say what the ~10 s start is doing and show a bar while embedding."""
     if progress:
@@ -135,7 +146,7 @@ def _bot(progress: bool = False, rebuild: bool = False) -> Any:
 def _ask(args: argparse.Namespace) -> int:
     if args.jsonl is not None:
         return _ask_jsonl(args)
-    question = sys.stdin.read() if args.question == "-" else args.question
+    question = _stdin_text() if args.question == "-" else args.question
     if question is None:
         raise BadQuestion("no question given; usage: python -m bot ask \"your question\" (or - for stdin)")
     from bot.answer import check_question
@@ -150,16 +161,26 @@ def _ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stdin_text() -> str:
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadQuestion(f"standard input is not UTF-8 text (byte 0x{data[exc.start]:02x} at byte {exc.start}); "
+                          "save or paste the question as UTF-8") from None
+
+
 def _ask_jsonl(args: argparse.Namespace) -> int:
     try:
-        lines = args.jsonl.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+        lines = args.jsonl.read_bytes().splitlines()
+    except OSError as exc:
         raise BadQuestion(f"cannot read {args.jsonl}: {exc}") from None
     bot = _bot(progress=True)
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
             continue
         try:
+            line = raw.decode("utf-8")  # one line that is not UTF-8 is one error object, not the end of the run
             row = json.loads(line)
             question = row.get("question") if isinstance(row, dict) else None
             if not isinstance(question, str):
@@ -168,6 +189,12 @@ def _ask_jsonl(args: argparse.Namespace) -> int:
         except json.JSONDecodeError as exc:
             out = {"line": number, "error": f"not valid JSON ({exc.msg} at column {exc.colno}); "
                                             "write one object per line, like {\"question\": \"...\"}"}
+        except UnicodeDecodeError as exc:
+            out = {"line": number, "error": f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at byte {exc.start}); "
+                                            "save the file as UTF-8"}
+        except RecursionError:
+            out = {"line": number, "error": "JSON nested too deep; write one flat object per line, like "
+                                            "{\"question\": \"...\"}"}
         except (ValueError, BadQuestion) as exc:
             out = {"line": number, "error": str(exc)}
         print(json.dumps(out, ensure_ascii=False), flush=True)
@@ -330,7 +357,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     logs = {**LOGGING_CONFIG, "loggers": {**LOGGING_CONFIG["loggers"],  # bot.*'s start-up and errors, as uvicorn's
                                           "bot": {"handlers": ["default"], "level": "INFO", "propagate": False}}}
-    uvicorn.run(app_from_env(settings), host=args.host, port=args.port, log_config=logs)
+    # bounded: connections held open (a slow client's are closed by the app's body timeout) and a SIGTERM's wait
+    uvicorn.run(app_from_env(settings), host=args.host, port=args.port, log_config=logs,
+                limit_concurrency=settings.api_max_connections,
+                timeout_graceful_shutdown=max(1, round(settings.api_shutdown_timeout_s)))
     return 0
 
 

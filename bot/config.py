@@ -43,6 +43,9 @@ class Settings:
     api_rate_limit: int = 120                   # requests per minute per client IP; 0 = no limit
     api_max_body_kb: int = 256                  # larger request bodies are refused with 413
     api_workers: int = 0                        # model processes behind the API (~550 MB each); 0 = one per core
+    api_body_timeout_s: float = 10.0            # a request body that stops arriving for this long gets 408
+    api_max_connections: int = 1000             # open connections at once; past it, new ones get 503
+    api_shutdown_timeout_s: float = 5.0         # on SIGTERM, requests still running after this are cut off
 
     @property
     def topics_file(self) -> Path:
@@ -97,6 +100,11 @@ def load_settings(**overrides: object) -> Settings:
     if settings.api_workers < 0:
         raise ConfigError(f"api_workers must be >= 0 (0 = one per core), got {settings.api_workers}; fix "
                           "BOT_API_WORKERS or --workers")
+    if settings.api_body_timeout_s <= 0 or settings.api_max_connections < 1 or settings.api_shutdown_timeout_s < 0:
+        raise ConfigError(f"api_body_timeout_s must be > 0, api_max_connections >= 1 and api_shutdown_timeout_s >= 0, "
+                          f"got {settings.api_body_timeout_s}, {settings.api_max_connections} and "
+                          f"{settings.api_shutdown_timeout_s}; fix BOT_API_BODY_TIMEOUT_S, BOT_API_MAX_CONNECTIONS or "
+                          "BOT_API_SHUTDOWN_TIMEOUT_S")
     if settings.api_rate_limit < 0 or settings.api_max_body_kb < 1:
         raise ConfigError(f"api_rate_limit must be >= 0 (0 = off) and api_max_body_kb >= 1, got "
                           f"{settings.api_rate_limit} and {settings.api_max_body_kb}; fix BOT_API_RATE_LIMIT or "

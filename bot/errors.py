@@ -32,3 +32,7 @@ class QuestionTooLong(BadQuestion):
 
 class ModelUnavailable(BotError):
     """The model process stopped or failed on a batch (HTTP 503); the next question starts a new one."""
+
+
+class BatchFailed(ModelUnavailable):
+    """The model process is alive but failed on a batch: one of its texts may be at fault, not the others."""

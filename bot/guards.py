@@ -1,6 +1,7 @@
 """What stands between an HTTP request and the Bot: one JSON error shape, API keys, a rate limit, a body cap."""
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import math
@@ -20,7 +21,7 @@ from bot.errors import BadQuestion, BotError, EntryNotFound, ModelUnavailable, Q
 log = logging.getLogger(__name__)
 ERRORS = {  # status -> the stable `error` clients can match on; `detail` says what happened and what to do
     400: "bad request", 401: "missing API key", 403: "forbidden", 404: "not found", 405: "method not allowed",
-    413: "too large", 422: "invalid input", 429: "rate limited", 500: "internal error", 503: "not ready",
+    408: "request timeout", 413: "too large", 422: "invalid input", 429: "rate limited", 500: "internal error", 503: "not ready",
 }
 KEY_HEADER = "X-API-Key"
 
@@ -44,9 +45,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
-        status, detail = exc.status_code, exc.detail
+        status: int = exc.status_code
+        detail: Any = exc.detail
         if status in (404, 405) and not isinstance(exc, ApiError):
             detail = f"no route {request.method} {request.url.path}; the routes are listed at /docs"
+        if status == 400 and not isinstance(exc, ApiError):  # FastAPI's "error parsing the body": invalid input
+            status, detail = 422, [{"loc": ["body"], "type": "json_invalid",
+                                    "msg": "the body is not JSON this API can read (invalid UTF-8, nested too deep "
+                                           "or a number too long); send one JSON object as in the schema"}]
         return error_response(status, getattr(exc, "error", ERRORS.get(status, "error")), detail, exc.headers)
 
     async def invalid(request: Request, exc: Exception) -> JSONResponse:
@@ -134,10 +140,11 @@ class RateLimit:
 
 
 class BodyLimit:
-    """ASGI middleware: 413 for a request body over `max_bytes`, declared (Content-Length) or streamed (chunked)."""
+    """ASGI middleware: 413 for a request body over `max_bytes`, declared (Content-Length) or streamed (chunked), and
+    408 for one that stops arriving for `timeout` seconds (a client that never sends it would hold its slot)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float = 10.0) -> None:
+        self.app, self.max_bytes, self.timeout = app, max_bytes, timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -146,11 +153,18 @@ class BodyLimit:
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             return await error_response(413, ERRORS[413], detail)(scope, receive, send)
-        seen = 0
+        seen, complete = 0, False
 
         async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, complete
+            if complete:  # the body is in: what comes next is a disconnect, which may take as long as it likes
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.timeout)
+            except TimeoutError:
+                raise ApiError(408, f"the request body stopped arriving for {self.timeout:g} s; send the whole "
+                                    "body at once") from None
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
                 raise ApiError(413, detail)  # an HTTPException: FastAPI passes it on to the error handler

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from bot.embed import Embedder
-from bot.errors import ConfigError, ModelUnavailable
+from bot.errors import BatchFailed, ConfigError, ModelUnavailable
 
 log = logging.getLogger(__name__)
 START_TIMEOUT = 300.0  # seconds for the child to import torch and load the model (~10 s here, more on a busy box)
@@ -97,7 +97,7 @@ class ModelProcess:
                 raise ModelUnavailable(f"the {self._label} process stopped (exit code {code}) while encoding; "
                                         "retry: a new one is started") from None
         if reply[0] == "error":
-            raise ModelUnavailable(f"the {self._label} process failed on this batch: {reply[1]}")
+            raise BatchFailed(f"the {self._label} process failed on this batch: {reply[1]}")
         return np.asarray(reply[1], dtype=np.float32)
 
     def _stop(self) -> int | None:

@@ -91,6 +91,31 @@ def entry_page(entry: Entry, permalink: str, chat_url: str, derivation: dict[str
 """
 
 
+def missing_page(entry_id: str, chat_url: str) -> str:
+    """The 404 page of a link to no entry, in the previews' style, pointing to the chat."""
+    e = _escape
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>No such entry · {e(SITE_NAME)}</title>
+<meta name="robots" content="noindex">
+<style>{_STYLE}</style>
+</head>
+<body>
+<main>
+<p class="site"><a href="{e(chat_url)}">∂ {e(SITE_NAME)}</a></p>
+<h1>This link points to no entry</h1>
+<p class="summary">There is no entry called “{e(entry_id)}”: the link may be mistyped or cut short, or the entry was
+renamed. Ask your question in the chat instead; it finds the entry in your own words.</p>
+<p class="follow-up"><a href="{e(chat_url)}">Open the chat</a></p>
+</main>
+</body>
+</html>
+"""
+
+
 def markdown_html(markdown: str) -> str:
     """Markdown with $...$ and $$...$$ math as HTML with MathML; code is left exactly as written."""
     maths: list[str] = []

@@ -198,9 +198,10 @@ class Store:
     def add_feedback(self, feedback: Feedback) -> int:
         row = (time.time(), feedback.ask_id, feedback.entry_id, feedback.question, int(feedback.helpful),
                feedback.comment)
+        # an ask_id that matches no ask is kept as no link: a rating is never lost, and never points nowhere
         return self._write(lambda db: int(db.execute(
-            "INSERT INTO feedback (at, ask_id, entry_id, question, helpful, comment) VALUES (?, ?, ?, ?, ?, ?)",
-            row).lastrowid or 0))
+            "INSERT INTO feedback (at, ask_id, entry_id, question, helpful, comment) "
+            "VALUES (?, (SELECT id FROM asks WHERE id = ?), ?, ?, ?, ?)", row).lastrowid or 0))
 
     def add_comment(self, feedback_id: int, comment: str) -> None:
         """Attach the student's words to a rating already stored (the chat asks for them after "Not helpful")."""

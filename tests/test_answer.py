@@ -80,15 +80,20 @@ BAD = [
     ("", "the question is empty"),
     ("   \n\t ", "the question is empty"),
     ("x" * 5000, "the question is 5,000 characters long; the limit is 4,000"),
-    ("\x00\x01\x02\x03binary\x04\x05", "control or undecodable characters"),
+    ("\x00\x01\x02\x03\x04\x05\n", r"the question is empty \(it has only control characters\)"),
     (42, "the question must be text, got int"),
 ]
 
 
-@pytest.mark.parametrize("question, message", BAD, ids=["empty", "blank", "huge", "binary", "not-text"])
+@pytest.mark.parametrize("question, message", BAD, ids=["empty", "blank", "huge", "control", "not-text"])
 def test_bad_questions_are_refused_with_what_to_do(fake_bot: Bot, question: str, message: str) -> None:
     with pytest.raises(BadQuestion, match=message):
         fake_bot.ask(question)
+
+
+def test_stray_control_characters_are_removed_and_the_question_answered(fake_bot: Bot) -> None:
+    answer = fake_bot.ask("\x1b[31mrelu\x1b[0m derivative\x00 at zero")
+    assert answer.question == "[31mrelu[0m derivative at zero" and answer.kind == "answer"
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -19,7 +19,6 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
 
 from bot.answer import Bot
 from bot.api import create_app
@@ -51,6 +50,11 @@ def serving(bot: Bot, **overrides: Any) -> Iterator[TestClient]:
 def rows(bot: Bot, sql: str) -> list[tuple[Any, ...]]:
     with sqlite3.connect(bot.settings.cache_dir.parent / "bot.sqlite3") as db:
         return db.execute(sql).fetchall()
+
+
+def raw(body: bytes) -> dict[str, Any]:
+    """A JSON request body sent as these exact bytes (httpx would refuse to encode a lone surrogate itself)."""
+    return {"content": body, "headers": {"content-type": "application/json"}}
 
 
 @pytest.fixture
@@ -253,6 +257,15 @@ def test_feedback_is_open_by_default_and_lands_in_the_store(client: TestClient, 
         ("shapes", "shape of dW?", 0, "wanted db too")]
 
 
+def test_feedback_with_an_ask_id_of_no_ask_is_kept_without_the_link(client: TestClient, fake_bot: Bot) -> None:
+    asked = client.post("/v1/ask", json={"question": "shape of dW?"}).json()["ask_id"]
+    for ask_id in (asked, 999_999):
+        response = client.post("/v1/feedback", json={"entry_id": "shapes", "question": "shape of dW?",
+                                                     "helpful": True, "ask_id": ask_id})
+        assert response.status_code == 201
+    assert rows(fake_bot, "SELECT ask_id FROM feedback ORDER BY id") == [(asked,), (None,)]
+
+
 @pytest.mark.parametrize("headers, status, error", [
     ({}, 401, "missing API key"),
     ({"X-API-Key": "guess"}, 403, "wrong API key"),
@@ -312,6 +325,21 @@ def test_run_code_with_a_key_runs_it_in_the_sandbox(fake_bot: Bot) -> None:
     ("POST", "/v1/feedback", {"json": {"entry_id": "shapes", "question": "q"}}, 422, "invalid input"),
     ("POST", "/v1/feedback", {"json": {"entry_id": "shapes", "question": "q", "helpful": True,
                                        "comment": "x" * 2001}}, 422, "invalid input"),
+    # a lone surrogate is not text: it cannot be embedded or stored, and a retry can never succeed
+    ("POST", "/v1/ask", raw(b'{"question": "why no 1/m in dZ \\ud800"}'), 422, "invalid input"),
+    ("POST", "/v1/feedback", raw(b'{"entry_id": "shapes", "question": "q \\ud800", "helpful": true}'), 422,
+     "invalid input"),
+    ("POST", "/v1/feedback", raw(b'{"entry_id": "shapes", "question": "q", "helpful": true, "comment": "\\udfff"}'),
+     422, "invalid input"),
+    ("POST", "/v1/feedback", {"json": {"entry_id": "shapes", "question": "q", "helpful": True,
+                                       "ask_id": 9223372036854775808}}, 422, "invalid input"),
+    ("POST", "/v1/ask", {"json": {"question": ""}}, 422, "invalid input"),
+    ("GET", "/v1/similar", {"params": {"text": ""}}, 422, "invalid input"),
+    ("POST", "/v1/ask", {"json": {"question": "q", "top_k": True}}, 422, "invalid input"),
+    # bodies the JSON parser refuses are 422 like any other invalid input, as the schema says
+    ("POST", "/v1/ask", raw(b'{"question": "why \xff"}'), 422, "invalid input"),
+    ("POST", "/v1/ask", raw(b"[" * 10_000 + b"]" * 10_000), 422, "invalid input"),
+    ("POST", "/v1/ask", raw(b'{"question": "q", "top_k": ' + b"9" * 5000 + b"}"), 422, "invalid input"),
 ])
 def test_errors_have_one_shape_and_the_right_status(client: TestClient, method: str, path: str,
                                                     kwargs: dict[str, Any], status: int, error: str) -> None:
@@ -447,11 +475,10 @@ def test_served_app_runs_the_model_in_worker_processes_and_stops_them(tmp_path: 
 
 # --- fuzzing the OpenAPI schema -----------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def _schema(tmp: Path, **overrides: Any) -> Any:
     """Schemathesis runs the app's lifespan itself; the fake bot is ready a moment after the schema is read."""
-    tmp = tmp_path_factory.mktemp("fuzz")
-    settings = load_settings(kb_dir=FIXTURE_KB, cache_dir=tmp / "cache", db_path=tmp / "bot.sqlite3", api_rate_limit=0)
+    settings = load_settings(kb_dir=FIXTURE_KB, cache_dir=tmp / "cache", db_path=tmp / "bot.sqlite3", api_rate_limit=0,
+                             **overrides)
     bot = Bot(settings, embedder=HashEmbedder())
     app = create_app(lambda: bot, settings)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
@@ -462,18 +489,28 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return schema
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_fuzzed_requests_never_get_a_server_error(api_schema: Any, mode: GenerationMode) -> None:
-    """Every operation, with valid (positive) or invalid (negative) input: never a 5xx, always the error shape."""
-    for result in api_schema.get_all_operations():
+@pytest.fixture(scope="module")
+def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return _schema(tmp_path_factory.mktemp("fuzz"))
+
+
+@pytest.fixture(scope="module")
+def keyed_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Keys set and POST /v1/run on: feedback and run need the key."""
+    return _schema(tmp_path_factory.mktemp("fuzz-keyed"), api_keys="fuzz-key", api_run_code=True)
+
+
+def fuzz_every_operation(schema: Any, mode: GenerationMode, headers: dict[str, str] | None = None) -> None:
+    """Every operation, with valid (positive) or invalid (negative) input, through every schemathesis check."""
+    for result in schema.get_all_operations():
         operation = result.ok()
 
         @hypothesis.given(case=operation.as_strategy(mode))
         @hypothesis.settings(max_examples=12, deadline=None, derandomize=True, database=None,
                              suppress_health_check=list(hypothesis.HealthCheck))
         def fuzz(case: Any) -> None:
-            response = case.call()
-            case.validate_response(response, checks=[not_a_server_error])
+            response = case.call(headers=headers)
+            case.validate_response(response, headers=headers)  # every check schemathesis has
             if response.status_code >= 400:
                 assert set(response.json()) == {"ok", "status", "error", "detail"}
 
@@ -481,3 +518,70 @@ def test_fuzzed_requests_never_get_a_server_error(api_schema: Any, mode: Generat
             fuzz()
         except hypothesis.errors.Unsatisfiable:  # an operation without inputs has no invalid input to send
             assert mode is GenerationMode.NEGATIVE, operation.label
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_fuzzed_requests_pass_every_schema_check(api_schema: Any, mode: GenerationMode) -> None:
+    fuzz_every_operation(api_schema, mode)
+
+
+@pytest.mark.parametrize("key", ["fuzz-key", None], ids=["with-key", "without-key"])
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_fuzzed_requests_pass_every_schema_check_with_and_without_a_key(keyed_schema: Any, mode: GenerationMode,
+                                                                         key: str | None) -> None:
+    fuzz_every_operation(keyed_schema, mode, {"X-API-Key": key} if key else None)
+
+
+# --- slow clients, over a real socket on loopback ----------------------------------------------------------------
+
+@contextmanager
+def listening(bot: Bot, **overrides: Any) -> Iterator[int]:
+    """The API served by uvicorn in a thread on 127.0.0.1 (a free port), as `bot serve` runs it; yields the port."""
+    import socket
+
+    import uvicorn
+
+    settings = replace(bot.settings, **{"db_path": bot.settings.cache_dir.parent / "bot.sqlite3",
+                                        "api_rate_limit": 0, **overrides})
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(lambda: bot, settings), host="127.0.0.1", port=port,
+                                           log_level="warning", timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(500):
+        if server.started:
+            break
+        time.sleep(0.01)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_a_body_that_never_arrives_gets_408_and_the_connection_is_closed(fake_bot: Bot) -> None:
+    import socket
+
+    with listening(fake_bot, api_body_timeout_s=0.5) as port, socket.create_connection(("127.0.0.1", port), 5) as s:
+        s.sendall(b"POST /v1/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 100\r\n\r\n{\"qu")  # 4 of the 100 bytes, then nothing
+        s.settimeout(5)
+        reply = b""
+        while chunk := s.recv(65536):  # until the server closes the connection
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 408") and b'"error":"request timeout"' in reply
+
+
+def test_a_link_to_no_entry_is_an_html_404_page_for_a_browser_and_json_for_a_client(client: TestClient) -> None:
+    page = client.get("/e/does-not-exist", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "This link points to no entry" in page.text and "“does-not-exist”" in page.text
+    api = client.get("/e/does-not-exist", headers={"Accept": "application/json"})
+    assert api.status_code == 404 and api.json()["error"] == "unknown entry"
+
+
+def test_the_schema_documents_both_404s_of_a_preview_link(client: TestClient) -> None:
+    missing = client.get("/openapi.json").json()["paths"]["/e/{entry_id}"]["get"]["responses"]["404"]["content"]
+    assert set(missing) == {"text/html", "application/json"}

@@ -122,6 +122,34 @@ def test_an_error_reaches_the_callers_of_that_batch_and_the_next_question_is_ans
     batcher.close()
 
 
+class GatedBrokenModel(GatedModel):
+    """Gated like GatedModel, and fails any batch that holds 'boom', as a tokenizer fails on a lone surrogate."""
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if "boom" in texts:
+            self.batches.append(list(texts))
+            raise ValueError("the model cannot encode 'boom'")
+        return super().encode(texts)
+
+
+def test_a_bad_text_fails_only_its_own_caller_not_its_batch() -> None:
+    model = GatedBrokenModel()
+    batcher = BatchingEmbedder([model])
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(batcher.encode, ["first"])  # holds the model until the gate opens
+        wait_until(model.started.is_set)
+        bad = pool.submit(batcher.encode, ["boom"])
+        good = [pool.submit(batcher.encode, [f"q{i}"]) for i in range(2)]
+        wait_until(lambda: batcher._waiting.qsize() == 3)
+        model.gate.set()
+        with pytest.raises(ValueError, match="cannot encode 'boom'"):
+            bad.result(10)
+        assert first.result(10).shape == (1, HashEmbedder.dim)
+        assert all(g.result(10).shape == (1, HashEmbedder.dim) for g in good)
+    assert ["boom", "q0", "q1"] in model.batches  # they did share a batch, and only 'boom' failed
+    batcher.close()
+
+
 def test_close_stops_the_threads_and_closes_the_models() -> None:
     model = GatedModel()
     model.gate.set()

@@ -1,6 +1,7 @@
 """The command line as a user sees it: output, exit codes and messages (the model is the fake one here)."""
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -35,6 +36,33 @@ def test_ask_json_is_one_object_with_the_schema(use_fake_bot: Bot, capsys: pytes
     assert {"id", "title", "summary", "topics", "score", "url"} == set(data["answers"][0]) and data["body"]
 
 
+def test_ask_jsonl_answers_around_a_line_that_is_not_utf8_or_nested_too_deep(
+        use_fake_bot: Bot, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_bytes(b'{"question": "relu derivative"}\n{"question": "why \xff"}\n' + b"[" * 100_000 + b"\n"
+                     + b'{"question": "why \\ud800"}\n{"question": "shape of db"}\n')
+    assert cli.main(["ask", "--jsonl", str(path)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r.get("question") for r in rows] == ["relu derivative", None, None, None, "shape of db"]
+    assert "not UTF-8" in rows[1]["error"] and "nested too deep" in rows[2]["error"]
+    assert "not text" in rows[3]["error"]
+
+
+def test_ask_from_stdin_that_is_not_utf8_exits_2_with_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"why no 1/m in \xff dZ")))
+    monkeypatch.setattr(cli, "_bot", lambda **_: pytest.fail("the model must not load for a usage error"))
+    assert cli.main(["ask", "-"]) == 2
+    assert capsys.readouterr().err == "Error: standard input is not UTF-8 text (byte 0xff at byte 14); save or " \
+                                      "paste the question as UTF-8\n"
+
+
+def test_ask_top_k_below_one_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["ask", "-k", "0", "why no 1/m in dZ?"])
+    assert stopped.value.code == 2 and "must be at least 1, got 0" in capsys.readouterr().err
+
+
 def test_ask_jsonl_answers_in_order_and_reports_bad_lines(use_fake_bot: Bot, tmp_path: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "q.jsonl"
@@ -51,6 +79,7 @@ def test_ask_jsonl_answers_in_order_and_reports_bad_lines(use_fake_bot: Bot, tmp
     (["ask", ""], "Error: the question is empty"),
     (["ask", "x" * 100_000], "Error: the question is 100,000 characters long"),
     (["ask"], "Error: no question given"),
+    (["ask", "why no 1/m in \udcff dZ"], "Error: character 15 of the question is not text"),  # the byte 0xff in argv
 ])
 def test_ask_usage_errors_exit_2_before_loading_the_model(args: list[str], message: str,
                                                          monkeypatch: pytest.MonkeyPatch,
