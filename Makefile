@@ -35,7 +35,7 @@ run: $(BIN)/.installed
 	@command -v bwrap >/dev/null || echo "note: bubblewrap is not installed; snippets run with resource limits only"
 	$(BIN)/python -m bot validate
 	$(BIN)/python -m bot build --if-stale
-	BOT_TORCH_THREADS=1 $(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) \
+	BOT_EMBED_THREADS=1 $(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
 
 test: $(BIN)/.installed system-deps lint

@@ -44,7 +44,7 @@ class Turn:
     commented: bool = False
 
 
-@st.cache_resource(show_spinner="Loading the model and the knowledge base (about 10 s, once) ...")
+@st.cache_resource(show_spinner="Loading the model and the knowledge base (about a second, once) ...")
 def load_bot() -> Bot:
     bot = Bot()
     threading.Thread(target=bot.warm, daemon=True).start()

@@ -9,7 +9,8 @@ from typing import Any
 from bot import chitchat
 from bot.config import Settings, load_settings
 from bot.corpus import documents, load_or_build
-from bot.embed import Embedder, SentenceEmbedder
+from bot.derivation_cache import DerivationCache
+from bot.embed import Embedder, load_embedder
 from bot.errors import BadQuestion, QuestionTooLong
 from bot.kb import Entry, load_kb
 from bot.retrieve import Retriever
@@ -77,19 +78,21 @@ class Answer:
 
 
 class Bot:
-    """Load once per process (~10 s for the model import), then call `ask` as often as you like."""
+    """Load once per process (~1 s on ONNX, ~10 s on torch), then call `ask` as often as you like."""
 
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None,
                  progress: Callable[[int, int], None] | None = None, rebuild: bool = False) -> None:
         self.settings = settings or load_settings()
         self.kb = load_kb(self.settings.kb_dir)
-        self.embedder = embedder or SentenceEmbedder(self.settings.model, self.settings.torch_threads)
+        self.embedder = embedder or load_embedder(self.settings.model, self.settings.embed_backend,
+                                                  self.settings.cache_dir, self.settings.threads)
         index = load_or_build(self.kb, self.embedder, self.settings.cache_dir, self.settings.index_backend,
                               progress, force=rebuild)
         self.retriever = Retriever(self.kb, documents(self.kb), index, self.embedder, self.settings.cache_dir)
+        self.derivations = DerivationCache(self.settings.cache_dir / "derivations.json")
 
     def warm(self) -> None:
-        """Compute every entry's derivation now (SymPy takes up to ~1.5 s each the first time), not on a question."""
+        """Have every entry's derivation ready now (read from disk, or SymPy's ~1.5 s each the first time)."""
         for entry in self.kb.entries:
             self.derivation(entry)
 
@@ -118,8 +121,9 @@ class Bot:
                       [self.suggestion(self.kb.get(r)) for r in entry.related], entry.snippet_code,
                       self.derivation(entry), entry_confidence=1.0)
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
-        """Answer one question; raise BadQuestion for input that cannot be a question."""
+    def ask(self, question: str, top_k: int | None = None, derive: bool = True) -> Answer:
+        """Answer one question; raise BadQuestion for input that cannot be a question. Without `derive` the answer
+        has no derivation (SymPy takes ~1.5 s the first time; a caller that shows only its name need not pay it)."""
         question = check_question(question, self.settings.max_question_chars)
         top_k = max(3, top_k or self.settings.top_k)
         if (small_talk := chitchat.reply(question)) is not None:
@@ -142,7 +146,7 @@ class Bot:
         elif ambiguous:
             message = "This may be one of these: " + ", ".join(f"“{c.title}”" for c in candidates) + "."
         return Answer(question, "answer", True, confidence, answers, message, best, related, best.snippet_code,
-                      self.derivation(best, question), entry_confidence, ambiguous, candidates)
+                      self.derivation(best, question) if derive else None, entry_confidence, ambiguous, candidates)
 
     def similar(self, text: str, k: int = 5) -> list[Suggestion]:
         """The k entries nearest to `text`, best first: retrieval only (no scope decision, no derivation)."""
@@ -156,13 +160,13 @@ class Bot:
         """
         if entry.derivation is None:
             return None
-        from bot.derive import derive, detect_choices  # SymPy: paid on the first derivation, then cached
+        from bot.derive import detect_choices  # no SymPy: that is only imported to compute a derivation
 
         detected = detect_choices(question)
         try:
-            result = derive(entry.derivation, **detected).to_dict()  # type: ignore[arg-type]
+            result = self.derivations.get(entry.derivation, detected)
         except ValueError:  # no variant for that choice (e.g. softmax in the sigmoid derivation): the default one
-            result, detected = derive(entry.derivation).to_dict(), {}
+            result, detected = self.derivations.get(entry.derivation, {}), {}
         used = {k: v for k, v in detected.items() if result["choice"].get(k) == str(v)}
         return result | {"detected": used}
 

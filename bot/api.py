@@ -30,7 +30,7 @@ from bot import preview
 from bot.answer import AMBIGUOUS, VISIBLE, Answer, Bot, Suggestion, check_question, surrogate_at
 from bot.batching import MAX_TEXTS, BatchingEmbedder
 from bot.config import Settings, load_settings, sandbox_limits
-from bot.embed import SentenceEmbedder
+from bot.embed import load_embedder
 from bot.errors import EntryNotFound
 from bot.guards import ERRORS, KEY_HEADER, ApiError, BodyLimit, RateLimit, check_key, install_error_handlers
 from bot.kb import Entry
@@ -172,9 +172,9 @@ def _workers(settings: Settings) -> int:
 
 def _serving_bot(settings: Settings) -> Bot:
     workers = _workers(settings)
-    # one torch thread each unless BOT_TORCH_THREADS says otherwise: N processes use N cores
-    model = partial(SentenceEmbedder, settings.model, settings.torch_threads or 1)
-    with ThreadPoolExecutor(workers) as starting:  # each child imports torch (~10 s): side by side
+    # one thread each unless BOT_EMBED_THREADS says otherwise: N processes use N cores
+    model = partial(load_embedder, settings.model, settings.embed_backend, settings.cache_dir, settings.threads or 1)
+    with ThreadPoolExecutor(workers) as starting:  # children load side by side (ONNX ~0.3 s, torch ~10 s)
         started = [starting.submit(ModelProcess, model, f"model-{i + 1}") for i in range(workers)]
     try:
         models = [future.result() for future in started]
@@ -218,7 +218,7 @@ async def _bot(request: Request) -> Bot:
     state = request.app.state
     if state.bot is None:
         detail = (f"the bot failed to load: {state.load_error}" if state.load_error
-                  else "the model and the index are loading (about 10 s after start); retry shortly")
+                  else "the model and the index are loading (a few seconds after start); retry shortly")
         raise ApiError(503, detail, headers={"Retry-After": "5"})
     return state.bot  # type: ignore[no-any-return]
 

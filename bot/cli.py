@@ -120,7 +120,7 @@ def _positive(text: str) -> int:
 
 
 def _bot(progress: bool = False, rebuild: bool = False) -> Any:
-    """Load the Bot; with progress, say what the ~10 s start is doing and show a bar while embedding."""
+    """Load the Bot; with progress, say what the start is doing and show a bar while embedding."""
     if progress:
         print("loading the model and the index ...", file=sys.stderr, flush=True)
     from bot.answer import Bot  # heavy: imports torch and sentence-transformers
@@ -152,8 +152,8 @@ def _ask(args: argparse.Namespace) -> int:
     from bot.answer import check_question
     from bot.config import load_settings
 
-    check_question(question, load_settings().max_question_chars)  # refuse bad input before the 10 s model load
-    answer = _bot(progress=True).ask(question, args.top_k)
+    check_question(question, load_settings().max_question_chars)  # refuse bad input before the model loads
+    answer = _bot(progress=True).ask(question, args.top_k, derive=args.json)  # text shows only its name
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
@@ -215,10 +215,8 @@ def _render(answer: Any) -> str:
     if answer.entry is not None:
         sure = "" if answer.ambiguous else f", {answer.entry_confidence:.0%} likely the entry you need"
         lines += [f"# {answer.entry.title}", f"({answer.answers[0].url}{sure})", "", answer.entry.body.rstrip(), ""]
-        if answer.derivation:
-            detected = ", ".join(answer.derivation["detected"].values())
-            lines += [f"Derivation: python -m bot derive {answer.derivation['name']}"
-                      + (f" (for {detected}, as named in your question)" if detected else "")]
+        if answer.entry.derivation:
+            lines += [f"Derivation: python -m bot derive {answer.entry.derivation}"]
         if answer.snippet:
             lines += [f"Check it numerically: python -m bot run {answer.entry.id}"]
         if answer.related:
@@ -234,6 +232,19 @@ def _render(answer: Any) -> str:
 
 def _build(args: argparse.Namespace) -> int:
     start = time.perf_counter()
+    if args.if_stale:  # decided from the manifest and the files: loading the model would cost more than the check
+        from bot.config import load_settings
+        from bot.corpus import is_current
+        from bot.embed import needs_export
+        from bot.kb import load_kb
+
+        settings = load_settings()
+        kb = load_kb(settings.kb_dir)
+        if is_current(kb, settings.cache_dir, settings.model) and not needs_export(
+                settings.model, settings.embed_backend, settings.cache_dir):
+            print(f"index is current: {len(kb.entries)} entries, model {settings.model}, in {settings.cache_dir} "
+                  f"({time.perf_counter() - start:.1f} s)")
+            return 0
     bot = _bot(progress=True, rebuild=not args.if_stale)
     print(f"index ready: {len(bot.kb.entries)} entries ({len(bot.retriever.docs)} texts), model {bot.embedder.name}, "
           f"in {bot.settings.cache_dir} ({time.perf_counter() - start:.1f} s)")

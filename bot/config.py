@@ -22,7 +22,9 @@ class Settings:
     cache_dir: Path = ROOT / ".cache" / "index"  # saved index + manifest; safe to delete
     model: str = PACKAGED_MODEL                 # any sentence-transformers name or local path
     index_backend: str = "auto"                 # "auto" (faiss if installed), "faiss" or "numpy"
-    torch_threads: int = 0                      # 0 = torch's default; 1 is faster when a browser shares 2 cores
+    embed_backend: str = "onnx"                 # onnx (no torch when answering) or torch (sentence-transformers)
+    embed_threads: int = 0                      # 0 = the backend's default; 1 is faster when a browser shares 2 cores
+    torch_threads: int = 0                      # the older name of embed_threads, used when embed_threads is 0
     top_k: int = 3                              # ranked answers returned (at least 3)
     max_question_chars: int = 4000              # longer questions are refused with a message
     public_url: str = "http://localhost:8501"   # base of permalinks: {public_url}/?entry=<id>
@@ -50,6 +52,11 @@ class Settings:
     @property
     def topics_file(self) -> Path:
         return self.kb_dir / "topics.json"
+
+    @property
+    def threads(self) -> int:
+        """Threads for the embedding model (0 = its default)."""
+        return self.embed_threads or self.torch_threads
 
     @property
     def api_key_list(self) -> list[str]:
@@ -97,6 +104,8 @@ def load_settings(**overrides: object) -> Settings:
         raise ConfigError(f"sandbox_isolation must be auto, bubblewrap or limits, got {settings.sandbox_isolation!r}")
     if settings.index_backend not in {"auto", "faiss", "numpy"}:
         raise ConfigError(f"index_backend must be auto, faiss or numpy, got {settings.index_backend!r}")
+    if settings.embed_backend not in ("onnx", "torch"):
+        raise ConfigError(f"embed_backend must be onnx or torch, got {settings.embed_backend!r}; fix BOT_EMBED_BACKEND")
     if settings.api_workers < 0:
         raise ConfigError(f"api_workers must be >= 0 (0 = one per core), got {settings.api_workers}; fix "
                           "BOT_API_WORKERS or --workers")

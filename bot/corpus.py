@@ -1,6 +1,7 @@
 """The texts that represent each entry for dense retrieval, and their embeddings cached on disk."""
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,17 @@ def documents(kb: KnowledgeBase) -> list[Doc]:
         docs.extend(Doc(entry.id, "post", p) for p in entry.posts)
     docs.extend(Doc(OUT_OF_SCOPE, "out-of-scope", q) for q in kb.out_of_scope)
     return docs
+
+
+def is_current(kb: KnowledgeBase, cache_dir: Path, model: str) -> bool:
+    """Whether the saved index was built for this KB, model and format, from its manifest alone (no model loaded)."""
+    try:
+        manifest = json.loads((cache_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    expected = {"format": FORMAT, "model": model, "kb_hash": kb.content_hash, "n_docs": len(documents(kb))}
+    return isinstance(manifest, dict) and all(manifest.get(k) == v for k, v in expected.items()) and (
+        cache_dir / "vectors.npy").is_file()
 
 
 def load_or_build(kb: KnowledgeBase, embedder: Embedder, cache_dir: Path, backend: str = "auto",

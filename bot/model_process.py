@@ -16,7 +16,7 @@ from bot.embed import Embedder
 from bot.errors import BatchFailed, ConfigError, ModelUnavailable
 
 log = logging.getLogger(__name__)
-START_TIMEOUT = 300.0  # seconds for the child to import torch and load the model (~10 s here, more on a busy box)
+START_TIMEOUT = 300.0  # seconds for the child to load the model (ONNX ~0.3 s, torch ~10 s; more on a busy box)
 
 
 def _serve(conn: Connection, factory: Callable[[], Embedder]) -> None:

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
+from tokenizers import Tokenizer
 
 from bot.answer import Bot
 from bot.config import ROOT
+from bot.embed import resolve_model
 from bot.notation import normalize
 from tests.conftest import SHARED_EVAL
 
@@ -124,7 +127,9 @@ def test_a_post_longer_than_the_model_window_is_read_to_its_end(real_bot: Bot) -
             "I restarted the kernel and ran every cell again. My hidden layer line is "
             "dZ1 = np.dot(W2.T, dZ2) * (1 - np.power(A1, 2)). My question is about that line: why is the second "
             "product written with * and not with np.dot, and how do I tell from the slide which one it means?")
-    assert len(real_bot.embedder._model.tokenizer(post)["input_ids"]) > 256  # type: ignore[attr-defined]
+    tokenizer = Tokenizer.from_file(str(Path(resolve_model(real_bot.settings.model)) / "tokenizer.json"))
+    tokenizer.no_truncation()
+    assert len(tokenizer.encode(post).ids) > 256  # the model's own word pieces
     answer = real_bot.ask(post)
     assert answer.in_scope and answer.answers[0].id == "elementwise-vs-dot", [a.id for a in answer.answers]
 
