@@ -162,8 +162,9 @@ class BodyLimit:
             try:
                 message = await asyncio.wait_for(receive(), self.timeout)
             except TimeoutError:
+                # Connection: close, or the server would keep waiting for the rest of the body on this connection
                 raise ApiError(408, f"the request body stopped arriving for {self.timeout:g} s; send the whole "
-                                    "body at once") from None
+                                    "body at once", headers={"Connection": "close"}) from None
             complete = message["type"] != "http.request" or not message.get("more_body", False)
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
