@@ -36,6 +36,8 @@ _CODE = re.compile(r"\\[a-zA-Z]+|\w+\(|\.\w+|\b\w*[\d_]\w*\b|\b(?:np|True|False|
 
 def reply(question: str) -> str | None:
     """The reply to small talk (a greeting, thanks or a goodbye and nothing else), or None for anything else."""
+    if len(question) > 200:  # small talk is short: a long post is not worth a pass over every character
+        return None
     text = _plain(question)
     if not text or len(text) > 80:
         return None

@@ -203,10 +203,8 @@ def _ask_jsonl(args: argparse.Namespace) -> int:
 
 def _render(answer: Any) -> str:
     lines = []
-    if answer.message and not answer.candidates:
+    if answer.message and (not answer.candidates or answer.message == CODE_ONLY):  # the candidates say the rest
         lines += [answer.message, ""]
-    elif answer.message == CODE_ONLY:
-        lines += [CODE_ONLY, ""]
     if answer.candidates:
         lines += ["This may be one of these:"]
         for number, s in enumerate(answer.candidates, 1):
