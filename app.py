@@ -61,9 +61,15 @@ def record(turn: Turn, started: float) -> None:
     if not bot.settings.log_questions:
         return
     try:
-        turn.ask_id = load_store().log_ask(turn.answer, "chat", (time.perf_counter() - started) * 1000)
+        store = load_store()
+        turn.ask_id = store.log_ask(turn.answer, "chat", (time.perf_counter() - started) * 1000)
     except Exception:  # logged; the student keeps the answer
         log.exception("could not log the ask")
+        return
+    if store.restarted is not None and not st.session_state.get("log_restart_said"):
+        st.session_state.log_restart_said = True
+        st.session_state.notice = ("The question log was found damaged and restarted (mentors keep the old file), "
+                                   "so questions and ratings from before now are not in it.")
 
 
 def ask(question: str) -> None:
@@ -89,12 +95,14 @@ def show_entry(entry_id: str) -> None:
 def rate(turn: Turn, helpful: bool) -> None:
     if turn.answer.entry is None or turn.rated is not None:
         return
-    turn.rated = helpful
     try:
         turn.feedback_id = load_store().add_feedback(
             Feedback(turn.answer.entry.id, turn.question, helpful, ask_id=turn.ask_id))
-    except Exception:  # logged; the student keeps the answer
+    except Exception:  # logged; the buttons stay, so the student can rate again instead of being thanked for nothing
         log.exception("could not store feedback")
+        st.session_state.error = "Your rating could not be saved just now (the question log is busy); try again in a minute."
+        return
+    turn.rated = helpful
 
 
 def send_comment(turn: Turn, key: str) -> None:
@@ -254,6 +262,8 @@ try:
             show_answer(turn, str(number))
     if error := st.session_state.pop("error", None):
         st.error(error)
+    if notice := st.session_state.pop("notice", None):
+        st.info(notice)
 except Exception:  # a student must never see a traceback
     log.exception("rendering failed")
     st.error("Something went wrong while showing this answer. Reload the page; if it happens again, tell a mentor.")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import chitchat
-from bot.config import Settings, load_settings
+from bot.config import Settings, load_settings, writable_cache
 from bot.corpus import documents, load_or_build
 from bot.derivation_cache import DerivationCache
 from bot.embed import Embedder, load_embedder
@@ -84,12 +84,12 @@ class Bot:
                  progress: Callable[[int, int], None] | None = None, rebuild: bool = False) -> None:
         self.settings = settings or load_settings()
         self.kb = load_kb(self.settings.kb_dir)
-        self.embedder = embedder or load_embedder(self.settings.model, self.settings.embed_backend,
-                                                  self.settings.cache_dir, self.settings.threads)
-        index = load_or_build(self.kb, self.embedder, self.settings.cache_dir, self.settings.index_backend,
-                              progress, force=rebuild)
-        self.retriever = Retriever(self.kb, documents(self.kb), index, self.embedder, self.settings.cache_dir)
-        self.derivations = DerivationCache(self.settings.cache_dir / "derivations.json")
+        self.cache = cache = writable_cache(self.settings.cache_dir)  # the configured folder, or one we can write
+        self.embedder = embedder or load_embedder(self.settings.model, self.settings.embed_backend, cache,
+                                                  self.settings.threads)
+        index = load_or_build(self.kb, self.embedder, cache, self.settings.index_backend, progress, force=rebuild)
+        self.retriever = Retriever(self.kb, documents(self.kb), index, self.embedder, cache)
+        self.derivations = DerivationCache(cache / "derivations.json")
 
     def warm(self) -> None:
         """Have every entry's derivation ready now (read from disk, or SymPy's ~1.5 s each the first time)."""

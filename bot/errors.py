@@ -36,3 +36,7 @@ class ModelUnavailable(BotError):
 
 class BatchFailed(ModelUnavailable):
     """The model process is alive but failed on a batch: one of its texts may be at fault, not the others."""
+
+
+class StoreBusy(BotError):
+    """The question log stayed locked by another writer past the retry patience (HTTP 503 with Retry-After)."""

@@ -16,7 +16,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.errors import BadQuestion, BotError, EntryNotFound, ModelUnavailable, QuestionTooLong
+from bot.errors import BadQuestion, BotError, EntryNotFound, ModelUnavailable, QuestionTooLong, StoreBusy
 
 log = logging.getLogger(__name__)
 ERRORS = {  # status -> the stable `error` clients can match on; `detail` says what happened and what to do
@@ -64,6 +64,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, ModelUnavailable):  # a model process died mid-question: the next try gets a new one
             log.error("%s %s: %s", request.method, request.url.path, exc)
             return error_response(503, "model unavailable", str(exc), {"Retry-After": "1"})
+        if isinstance(exc, StoreBusy):  # nothing was stored: the client sends the same request again later
+            log.error("%s %s: %s", request.method, request.url.path, exc)
+            return error_response(503, "store busy", str(exc), {"Retry-After": "5"})
         status = (404 if isinstance(exc, EntryNotFound) else 413 if isinstance(exc, QuestionTooLong)
                   else 422 if isinstance(exc, BadQuestion) else 500)
         error = "unknown entry" if status == 404 else ERRORS[status]

@@ -19,6 +19,7 @@ REQUIRED = ("id", "title", "summary", "topics", "weeks", "related", "questions")
 OPTIONAL = ("snippet", "derivation", "posts")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 WEEK = re.compile(r"^C[1-5]W[1-4]$")
+BOUNDARY = re.compile(r"^-{3,}\s*$")  # what python-frontmatter takes as the line that opens or closes the fields
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,9 @@ def _read(kb_dir: Path) -> tuple[KnowledgeBase, list[str]]:
     topics = _read_topics(kb_dir / "topics.json", problems)
     covers, out_of_scope = _read_scope(kb_dir / "scope.yaml", problems)
     entries: list[Entry] = []
-    files = sorted(kb_dir.glob("*.md"))
+    files = sorted(path for path in kb_dir.glob("*.md") if path.is_file())
+    for folder in sorted(path for path in kb_dir.glob("*.md") if not path.is_file()):
+        problems.append(f"{_show(folder)}: a folder named like an entry; entries are files: move or rename it")
     if not files:
         problems.append(f"{_show(kb_dir)}: no entries (*.md) found; add at least one entry file")
     unreadable: set[str] = set()  # their ids are unknown, but links to them are not the problem to report
@@ -101,7 +104,7 @@ def _show(path: Path) -> str:
 
 def _read_topics(path: Path, problems: list[str]) -> dict[str, str]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
         topics = data["topics"]
         if not isinstance(topics, dict) or not topics:
             raise TypeError
@@ -110,6 +113,10 @@ def _read_topics(path: Path, problems: list[str]) -> dict[str, str]:
         problems.append(f"{_show(path)}: file missing; copy the topic list (a JSON object with a 'topics' map) there")
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         problems.append(f"{_show(path)}: field 'topics': expected {{\"topics\": {{key: description}}}} ({exc or 'empty'})")
+    except UnicodeDecodeError:
+        problems.append(f"{_show(path)}: not UTF-8 text; save the file as UTF-8")
+    except OSError as exc:
+        problems.append(f"{_show(path)}: cannot be read ({exc.strerror}); make it a readable JSON file")
     return {}
 
 
@@ -118,9 +125,15 @@ def _read_scope(path: Path, problems: list[str]) -> tuple[str, tuple[str, ...]]:
     if not path.exists():
         return "", ()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
     except yaml.YAMLError as exc:
         problems.append(f"{_show(path)}: malformed YAML ({_yaml_where(exc)}); fix the syntax")
+        return "", ()
+    except UnicodeDecodeError:
+        problems.append(f"{_show(path)}: not UTF-8 text; save the file as UTF-8")
+        return "", ()
+    except OSError as exc:
+        problems.append(f"{_show(path)}: cannot be read ({exc.strerror}); make it a readable YAML file")
         return "", ()
     if not isinstance(data, dict):
         problems.append(f"{_show(path)}: expected the fields 'covers' and 'out_of_scope'")
@@ -144,12 +157,18 @@ def _yaml_where(exc: yaml.YAMLError) -> str:
 def _read_entry(path: Path, topics: dict[str, str], problems: list[str]) -> Entry | None:
     where = _show(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (some Windows editors write one) is dropped
     except UnicodeDecodeError:
         problems.append(f"{where}: not UTF-8 text; save the file as UTF-8")
         return None
+    except OSError as exc:
+        problems.append(f"{where}: cannot be read ({exc.strerror}); make it a readable file")
+        return None
     if not text.lstrip().startswith("---"):
         problems.append(f"{where}: no front matter; start the file with a '---' line, the YAML fields, and '---'")
+        return None
+    if not any(BOUNDARY.match(line) for line in text.lstrip().splitlines()[1:]):
+        problems.append(f"{where}: front matter not closed; add a '---' line after the last field, before the body")
         return None
     try:
         post = frontmatter.loads(text)
@@ -218,7 +237,13 @@ def _check_extras(where: str, path: Path, meta: dict[str, Any], problems: list[s
         elif not (path.parent / "snippets" / snippet).is_file():
             problems.append(f"{where}: field 'snippet': kb/snippets/{snippet} does not exist; add the file or fix the name")
         else:
-            code = (path.parent / "snippets" / snippet).read_text(encoding="utf-8")
+            file = path.parent / "snippets" / snippet
+            try:
+                code = file.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                problems.append(f"{_show(file)}: not UTF-8 text (the snippet of {where}); save the file as UTF-8")
+            except OSError as exc:
+                problems.append(f"{_show(file)}: cannot be read ({exc.strerror}); make it a readable file")
     derivation = meta.get("derivation")
     if derivation is not None:
         from bot.derive import NAMES  # cheap: sympy loads only when a derivation runs
@@ -262,6 +287,8 @@ def _check_across(entries: list[Entry], topics: dict[str, str], kb_dir: Path, pr
 def _hash(kb_dir: Path, files: list[Path]) -> str:
     digest = hashlib.sha256()
     for path in [*files, kb_dir / "topics.json", kb_dir / "scope.yaml"]:
-        if path.exists():
+        try:
             digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        except OSError:  # missing or unreadable: reported with its fix by the reader above
+            pass
     return digest.hexdigest()[:16]

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import csv
+import fcntl
+import itertools
 import json
+import logging
 import os
 import random
 import sqlite3
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import TextIO, TypeVar
 
 from bot.answer import Answer
+from bot.errors import ConfigError, StoreBusy
 
 SCHEMA_VERSION = 2
 _SCHEMA = [  # index i upgrades a database at user_version i to i + 1
@@ -51,6 +55,9 @@ _SCHEMA = [  # index i upgrades a database at user_version i to i + 1
     """,
 ]
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+RECOVERED = ".recovered"  # suffix of a damaged log whose rows were merged back by `bot store recover`
+EMPTY_GRACE_S = 5.0  # a 0-byte file younger than this is another process creating the log, not an emptied one
 MAX_COMMENT_CHARS = 2000  # a feedback comment, from the chat or the API
 _INHERITED: list[sqlite3.Connection] = []  # write connections a forked child got from its parent: kept, never used
 CSV_COLUMNS = ("ask_id", "asked_at", "channel", "question", "kind", "in_scope", "confidence", "entry_id", "top",
@@ -98,10 +105,90 @@ class Store:
         self._lock = threading.Lock()
         self._writer: sqlite3.Connection | None = None
         self._pid = os.getpid()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer, nor it them
-            self._migrate(db)
+        self.restarted: Path | None = None  # where this process moved a damaged log before starting a new one
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._open()
+        except (OSError, sqlite3.OperationalError) as exc:  # not damage: a folder we cannot write, a full disk
+            raise ConfigError(f"cannot open the question log {path} ({exc}); make its folder writable or point "
+                              "BOT_DB_PATH at another file") from None
+
+    def _open(self) -> None:
+        """Check the file, move it aside if damaged, and bring it to the schema; one process at a time (switching
+        to WAL fails at once, without waiting, while another process is reading the file to check it)."""
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._heal()
+            with self._connect() as db:
+                db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer, nor it them
+                self._migrate(db)
+
+    def set_aside(self) -> list[Path]:
+        """Damaged logs moved aside beside this one (by any process, at any start) and not yet recovered."""
+        found = self.path.parent.glob(f"{self.path.name}.damaged-*")
+        return sorted(p for p in found if not p.name.endswith(("-wal", "-shm", RECOVERED)))
+
+    def recover(self, damaged: Path) -> dict[str, int]:
+        """Copy every row SQLite can still read from a damaged log into this one (asks get new ids, feedback
+        follows them), in one transaction; then rename the file *.recovered so it is never merged twice."""
+        try:
+            source = sqlite3.connect(f"file:{damaged}?mode=ro", uri=True)
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot open {damaged} ({exc}); give the path `bot store recover` was told") from None
+        try:
+            asks, feedback = (_readable(source, table) for table in ("asks", "feedback"))
+        finally:
+            source.close()
+
+        def merge(db: sqlite3.Connection) -> None:
+            new_id = {}
+            for row in asks:
+                new_id[row[0]] = db.execute(
+                    "INSERT INTO asks (at, channel, question, kind, in_scope, confidence, entry_id, top, latency_ms) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row[1:]).lastrowid
+            db.executemany("INSERT INTO feedback (at, ask_id, entry_id, question, helpful, comment) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", [(r[1], new_id.get(r[2]), *r[3:]) for r in feedback])
+
+        self._write(merge)
+        for suffix in ("", "-wal", "-shm"):
+            if (part := Path(f"{damaged}{suffix}")).exists():
+                part.replace(f"{damaged}{RECOVERED}{suffix}")
+        return {"asks": len(asks), "feedback": len(feedback)}
+
+    def _heal(self) -> None:
+        """When the file is damaged, move it aside (never delete it) so a new log starts (called under the lock:
+        another process may have just healed it, and then the file it finds is sound)."""
+        problem = self._damage()
+        if problem is None:
+            return
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        aside, n = self.path.with_name(f"{self.path.name}.damaged-{stamp}"), 1
+        while aside.exists():  # two heals in one second: never overwrite the first one's file
+            aside, n = self.path.with_name(f"{self.path.name}.damaged-{stamp}-{n}"), n + 1
+        for suffix in ("", "-wal", "-shm"):  # the WAL may hold the newest rows: it goes along
+            if (part := Path(f"{self.path}{suffix}")).exists():
+                part.replace(f"{aside}{suffix}")
+        self.restarted = aside
+        log.warning("warning: the question log %s is damaged (%s); moved it to %s and started a new log; bring "
+                    "back the rows it still holds with `python -m bot store recover %s`", self.path, problem,
+                    aside, aside)
+
+    def _damage(self) -> str | None:
+        """What is wrong with the file (SQLite's own check), or None when it is sound or does not exist yet."""
+        try:
+            info = self.path.stat()
+        except FileNotFoundError:
+            return None
+        if info.st_size == 0:
+            return "the file is empty" if time.time() - info.st_mtime > EMPTY_GRACE_S else None
+        try:
+            with self._connect() as db:
+                rows = db.execute("PRAGMA quick_check").fetchall()
+        except sqlite3.DatabaseError as exc:
+            if not _damaged(exc):
+                raise
+            return str(exc)
+        return None if rows == [("ok",)] else "; ".join(str(r[0]) for r in rows[:3])
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -125,8 +212,8 @@ class Store:
             db.execute(f"PRAGMA user_version = {version + 1}")
             db.execute("COMMIT")
         if version > SCHEMA_VERSION:
-            raise RuntimeError(f"{self.path} has schema version {version}, newer than this code ({SCHEMA_VERSION}); "
-                               "upgrade the bot or point BOT_DB_PATH at another file")
+            raise ConfigError(f"{self.path} has schema version {version}, newer than this code ({SCHEMA_VERSION}); "
+                              "upgrade the bot or point BOT_DB_PATH at another file")
 
     def _connection(self) -> sqlite3.Connection:
         """The write connection of this process (called with the lock held)."""
@@ -145,7 +232,18 @@ class Store:
         self._writer, self._lock, self._pid = None, threading.Lock(), os.getpid()
 
     def _write(self, action: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `action` in an IMMEDIATE transaction, retrying while another writer holds the lock."""
+        """Run `action` in an IMMEDIATE transaction, retrying while another writer holds the lock; on a file
+        damaged while running, move it aside and write to a new log (once)."""
+        try:
+            return self._write_once(action)
+        except sqlite3.DatabaseError as exc:
+            if not _damaged(exc):
+                raise
+        self.close()
+        self._open()
+        return self._write_once(action)
+
+    def _write_once(self, action: Callable[[sqlite3.Connection], T]) -> T:
         if self._pid != os.getpid():
             self._after_fork()
         deadline, attempt = time.monotonic() + self.patience, 0
@@ -165,8 +263,9 @@ class Store:
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"{self.path} stayed locked for {self.patience:.0f} s; is a process stuck "
-                                       "in a transaction (e.g. an open sqlite3 shell)?") from exc
+                    raise StoreBusy(f"the question log {self.path} stayed locked for {self.patience:.0f} s, so "
+                                    "nothing was stored; send it again later (is a process stuck in a transaction, "
+                                    "e.g. an open sqlite3 shell?)") from exc
                 attempt += 1
                 time.sleep(min(0.0002 * attempt, 0.002) * (0.5 + random.random()))  # jitter: no lockstep
 
@@ -289,6 +388,37 @@ class Store:
                 cells[i] = "" if cells[i] is None else datetime.fromtimestamp(cells[i], UTC).isoformat(timespec="seconds")
             writer.writerow([_cell(c) for c in cells])
         return len(rows)
+
+
+def _readable(db: sqlite3.Connection, table: str) -> list[tuple[object, ...]]:
+    """The rows of `table` that can still be read: forwards up to the damage, backwards down to it, then each id
+    in between by itself (a lookup that avoids the damaged pages finds it); oldest first."""
+    columns = ("id, at, channel, question, kind, in_scope, confidence, entry_id, top, latency_ms" if table == "asks"
+               else "id, at, ask_id, entry_id, question, helpful, comment")
+    rows: dict[int, tuple[object, ...]] = {}
+    for order, start in (("ASC", -1), ("DESC", 2**63 - 1)):
+        try:
+            for row in db.execute(f"SELECT {columns} FROM {table} WHERE id {'>' if order == 'ASC' else '<'} ? "
+                                  f"ORDER BY id {order}", (max(rows, default=start) if order == "ASC" else start,)):
+                if row[0] in rows:
+                    break
+                rows[row[0]] = row
+        except sqlite3.DatabaseError:
+            pass  # the damaged pages: read around them
+    ids = sorted(rows)
+    for gap_start, gap_end in itertools.pairwise(ids):
+        for row_id in range(gap_start + 1, gap_end):
+            try:
+                if (row := db.execute(f"SELECT {columns} FROM {table} WHERE id = ?", (row_id,)).fetchone()):
+                    rows[row_id] = row
+            except sqlite3.DatabaseError:
+                continue
+    return [rows[i] for i in sorted(rows)]
+
+
+def _damaged(exc: sqlite3.Error) -> bool:
+    """Whether SQLite says the file is damaged (not merely locked, read-only or missing)."""
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
 def _cell(value: object) -> object:

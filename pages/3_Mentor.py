@@ -106,6 +106,10 @@ except BotError as exc:
     st.error(f"Cannot read the knowledge base or the log: {exc}")
     st.stop()
 
+for aside in store.set_aside():
+    st.warning(f"The question log was found damaged and restarted; the old one is {aside}. Bring back the rows it "
+               f"still holds with `python -m bot store recover {aside}`.")
+
 columns = st.columns(5)
 for column, (label, value) in zip(columns, [
         ("Questions", totals.get("asks", 0)), ("Answered", totals.get("kind:answer", 0)),

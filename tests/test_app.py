@@ -1,6 +1,7 @@
 """The chat, driven headless with Streamlit's AppTest and the real bot (loaded once per test session)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from bot.answer import Bot
 from bot.config import ROOT
-from bot.store import Store
+from bot.errors import StoreBusy
+from bot.store import Feedback, Store
 
 
 @pytest.fixture
@@ -149,3 +151,21 @@ def test_permalink_works_in_embed_mode(app: AppTest) -> None:
     app.query_params["embed"] = "true"
     app.run()
     assert not app.exception and titles(app) == ["Deriving dW[l] = (1/m) dZ[l] A[l-1]^T"]
+
+
+def test_the_chat_tells_the_student_that_a_damaged_log_restarted(app: AppTest, db_path: Path) -> None:
+    db_path.write_bytes(os.urandom(8192))
+    ask(app, "why is there no 1/m in dZ?")
+    assert any("question log was found damaged and restarted" in i.value for i in app.info)
+    assert len(Store(db_path).set_aside()) == 1
+
+
+def test_a_rating_the_log_could_not_keep_is_not_thanked_for(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    def busy(self: Store, feedback: Feedback) -> int:
+        raise StoreBusy("the question log stayed locked for 60 s, so nothing was stored")
+
+    ask(app, "why is there no 1/m in dZ?")
+    monkeypatch.setattr(Store, "add_feedback", busy)
+    app.button(key="yes-0").click().run()
+    assert any("could not be saved" in e.value for e in app.error)
+    assert app.button(key="yes-0") is not None and not any("Thanks" in c.value for c in app.caption)

@@ -44,8 +44,8 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("damage, reason", [
     (lambda d: (d / "manifest.json").unlink(), "missing manifest.json"),
-    (lambda d: (d / "vectors.npy").write_bytes(b"not numpy"), "unreadable"),
-    (lambda d: (d / "manifest.json").write_text("{"), "unreadable"),
+    (lambda d: (d / "vectors.npy").write_bytes(b"not numpy"), "not a readable NumPy array file (9 bytes"),
+    (lambda d: (d / "manifest.json").write_text("{"), "manifest.json is unreadable"),
     (lambda d: (d / "manifest.json").write_text('{"n_docs": 9, "dim": 4}'), "manifest says (9, 4)"),
 ])
 def test_damaged_index_is_refused_with_the_reason(tmp_path: Path, damage, reason: str) -> None:  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.answer import Answer, Suggestion
+from bot.errors import ConfigError, StoreBusy
 from bot.kb import Entry
 from bot.store import MAX_COMMENT_CHARS, SCHEMA_VERSION, EntryCounts, Feedback, Store
 
@@ -44,7 +45,7 @@ def test_a_comment_joins_its_rating_and_is_cut_at_the_limit(tmp_path: Path) -> N
 def test_a_file_from_a_newer_version_is_refused_with_what_to_do(tmp_path: Path) -> None:
     path = tmp_path / "future.sqlite3"
     sqlite3.connect(path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    with pytest.raises(RuntimeError, match="newer than this code"):
+    with pytest.raises(ConfigError, match="newer than this code"):
         Store(path)
 
 
@@ -203,7 +204,7 @@ def test_a_lock_held_past_the_patience_is_an_error_naming_the_file(tmp_path: Pat
     store = Store(tmp_path / "s.sqlite3", patience=0.2)
     other = sqlite3.connect(tmp_path / "s.sqlite3", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
-    with pytest.raises(RuntimeError, match=r"s\.sqlite3 stayed locked for 0 s"):
+    with pytest.raises(StoreBusy, match=r"s\.sqlite3 stayed locked for 0 s"):
         store.log_ask(answer(), "chat", 1.0)
     other.execute("ROLLBACK")
     assert store.log_ask(answer(), "chat", 1.0) == 1  # and it works again once the lock is free
