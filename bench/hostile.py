@@ -21,7 +21,7 @@ PORT = LISTENER.getsockname()[1]
 HOME_FILE = Path.home() / "sandbox-hostile-probe.txt"
 SECRET = Path(__file__).resolve().parent.parent / "bot" / "config.py"
 ATTACKS = {
-    "infinite loop": ("while True:\n    pass", lambda r: r.limit == "cpu-time"),
+    "infinite loop": ("while True:\n    pass", lambda r: r.limit in ("cpu-time", "wall-time")),  # wall first on a busy machine
     "8 GB allocation": ("import numpy as np\nnp.ones((1024, 1024, 1024)).sum()", lambda r: r.limit == "memory"),
     "fork bomb": ("import os\nwhile True:\n    os.fork()", lambda r: r.limit == "processes"),
     "socket to 127.0.0.1": (f"import socket\ns = socket.socket()\ns.settimeout(2)\nprint(s.connect_ex(('127.0.0.1', {PORT})))",
