@@ -407,5 +407,5 @@ def _check_grads(args: argparse.Namespace) -> int:
     report = check_code(code, sandbox_limits(settings), settings.sandbox_isolation)
     if report.failure is not None and report.failure.kind == "input":
         raise BadQuestion(f"{args.file}: {report.failure.message}")
-    print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.to_text(settings.public_url))
+    print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else visible(report.to_text(settings.public_url)))
     return 0 if report.ok else 1
