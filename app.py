@@ -17,7 +17,7 @@ from bot.chitchat import CODE_ONLY
 from bot.config import load_settings, sandbox_limits
 from bot.errors import BotError
 from bot.render import ask_a_mentor_url, derivation_markdown, forum_post, normalize_math
-from bot.sandbox import RunResult, run_code
+from bot.sandbox import RunResult, describe_isolation, run_code
 from bot.store import MAX_COMMENT_CHARS, Feedback, Store
 
 log = logging.getLogger("app")
@@ -47,6 +47,7 @@ class Turn:
 @st.cache_resource(show_spinner="Loading the model and the knowledge base (about a second, once) ...")
 def load_bot() -> Bot:
     bot = Bot()
+    log.warning("sandbox: %s", describe_isolation(bot.settings.sandbox_isolation))
     threading.Thread(target=bot.warm, daemon=True).start()
     return bot
 
@@ -117,7 +118,8 @@ def send_comment(turn: Turn, key: str) -> None:
 
 
 def run_snippet(turn: Turn, which: str, code: str) -> None:
-    turn.runs[which] = run_code(code, sandbox_limits(bot.settings), bot.settings.sandbox_isolation)
+    turn.runs[which] = run_code(code, sandbox_limits(bot.settings), bot.settings.sandbox_isolation,
+                                curated=which == "curated")  # only the KB's own code may run as root
 
 
 def run_edited(turn: Turn, key: str) -> None:
@@ -244,6 +246,7 @@ try:
 except BotError as exc:
     st.error(f"The knowledge base could not be loaded: {exc}")
     st.stop()
+st.sidebar.caption(f"Sandbox: {describe_isolation(bot.settings.sandbox_isolation)}")
 
 if "history" not in st.session_state:
     st.session_state.history = []

@@ -1,5 +1,7 @@
 """Sandbox cost: overhead on a trivial NumPy snippet (median of 20) and the run time of every KB snippet.
 
+bubblewrap runs it as untrusted code (students' edits); limits-only as a curated snippet, the only kind it runs as root.
+
     .venv/bin/python bench/bench_sandbox.py
 """
 from __future__ import annotations
@@ -32,11 +34,11 @@ def main() -> None:
     print(f"bare `python -c 'import numpy; ...'`: median {bare:.0f} ms (n=20)")
     modes = ["limits"] + (["bubblewrap"] if bubblewrap() else [])
     for mode in modes:
-        sandboxed = median_ms(lambda mode=mode: run_code(TRIVIAL, isolation=mode))
+        sandboxed = median_ms(lambda mode=mode: run_code(TRIVIAL, isolation=mode, curated=mode == "limits"))
         print(f"sandbox ({mode}): median {sandboxed:.0f} ms, overhead {sandboxed - bare:.0f} ms (n=20)")
     slowest = []
     for path in sorted((Path(__file__).resolve().parent.parent / "kb" / "snippets").glob("*.py")):
-        result = run_code(path.read_text())
+        result = run_code(path.read_text(), curated=True)
         slowest.append((result.seconds, path.name, result.ok))
     slowest.sort(reverse=True)
     print(f"KB snippets: {len(slowest)}, all ok: {all(ok for *_, ok in slowest)}; slowest: "

@@ -36,7 +36,7 @@ from bot.guards import ERRORS, KEY_HEADER, ApiError, BodyLimit, RateLimit, check
 from bot.kb import Entry
 from bot.model_process import ModelProcess
 from bot.render import forum_post
-from bot.sandbox import MAX_CODE_CHARS, RunResult, run_code
+from bot.sandbox import MAX_CODE_CHARS, RunResult, describe_isolation, isolation_mode, run_code
 from bot.store import MAX_COMMENT_CHARS, Feedback, Store
 
 log = logging.getLogger(__name__)
@@ -204,6 +204,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def _load(app: FastAPI) -> None:
+    log.info("sandbox: %s", describe_isolation(app.state.settings.sandbox_isolation))
     start = time.perf_counter()
     try:
         app.state.bot = bot = await anyio.to_thread.run_sync(app.state.bot_factory, abandon_on_cancel=True)
@@ -249,9 +250,11 @@ async def healthz() -> dict[str, bool]:
 
 
 @router.get("/readyz", tags=["health"])
-async def readyz(bot: BotDep) -> dict[str, Any]:
-    """The model and the index are loaded: 200, else 503."""
-    return {"ok": True, "entries": len(bot.kb.entries), "model": bot.embedder.name}
+async def readyz(bot: BotDep, settings: SettingsDep) -> dict[str, Any]:
+    """The model and the index are loaded: 200, else 503; and the isolation snippets run in."""
+    return {"ok": True, "entries": len(bot.kb.entries), "model": bot.embedder.name,
+            "sandbox": {"isolation": isolation_mode(settings.sandbox_isolation),
+                        "detail": describe_isolation(settings.sandbox_isolation)}}
 
 
 @router.post("/v1/ask", tags=["answers"], response_model=AskResponse)
@@ -323,7 +326,7 @@ async def run_entry(entry_id: str, bot: BotDep, request: Request) -> dict[str, A
     if code is None:
         raise ApiError(404, f"entry {entry_id!r} has no snippet; GET /v1/entries/{entry_id} shows what it has",
                        "no snippet")
-    return await _run(request, code)
+    return await _run(request, code, curated=True)
 
 
 @router.post("/v1/run", tags=["sandbox"], responses=KEYED)
@@ -338,12 +341,12 @@ async def run(body: RunRequest, settings: SettingsDep, key: KeyDep, request: Req
     return await _run(request, body.code)
 
 
-async def _run(request: Request, code: str) -> dict[str, Any]:
+async def _run(request: Request, code: str, curated: bool = False) -> dict[str, Any]:
     settings: Settings = request.app.state.settings
 
     def limited() -> RunResult:
         with request.app.state.sandbox:
-            return run_code(code, sandbox_limits(settings), settings.sandbox_isolation)
+            return run_code(code, sandbox_limits(settings), settings.sandbox_isolation, curated)
 
     result = await run_in_threadpool(limited)
     return asdict(result) | {"ok": result.ok}

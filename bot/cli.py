@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -296,11 +297,26 @@ def _run(args: argparse.Namespace) -> int:
         if entry.snippet_code is None:
             raise BadQuestion(f"entry {entry.id!r} has no snippet; `python -m bot list` shows the entries")
         code = entry.snippet_code
-    result = run_code(code, sandbox_limits(settings), settings.sandbox_isolation)
-    sys.stdout.write(result.stdout)
-    sys.stderr.write(result.stderr)
+    result = run_code(code, sandbox_limits(settings), settings.sandbox_isolation, curated=args.file is None)
+    for stream, output in ((sys.stdout, result.stdout), (sys.stderr, result.stderr)):
+        shown = visible(output)
+        stream.write(shown + ("\n" if shown and not shown.endswith("\n") else ""))  # the verdict starts a line
+        stream.flush()
     print(f"[{'ok' if result.ok else 'failed'}: {result.message}; sandbox: {result.isolation}]", file=sys.stderr)
     return 0 if result.ok else 1
+
+
+# Escape sequences (clear screen, window title, cursor moves), carriage returns and bidirectional overrides would let
+# a snippet repaint the terminal; tabs and newlines are the only controls that pass.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_FORGED_VERDICT = re.compile(r"^(?=\[(?:ok|failed):)", re.MULTILINE)
+
+
+def visible(output: str) -> str:
+    """A snippet's output safe for a terminal: controls shown as \\xNN / \\uNNNN, a line that starts like the
+    verdict (`[ok:` or `[failed:`) shown with a leading backslash, so the real verdict is the only one."""
+    shown = _CONTROLS.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", output)
+    return _FORGED_VERDICT.sub("\\\\", shown)
 
 
 def _derive(args: argparse.Namespace) -> int:
@@ -422,5 +438,5 @@ def _check_grads(args: argparse.Namespace) -> int:
     report = check_code(code, sandbox_limits(settings), settings.sandbox_isolation)
     if report.failure is not None and report.failure.kind == "input":
         raise BadQuestion(f"{args.file}: {report.failure.message}")
-    print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.to_text(settings.public_url))
+    print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else visible(report.to_text(settings.public_url)))
     return 0 if report.ok else 1

@@ -43,6 +43,8 @@ class Settings:
     sandbox_memory_mb: int = 1024               # address space (RLIMIT_AS); NumPy needs ~300 MB of it
     sandbox_output_kb: int = 64                 # output kept and shown; the rest is cut with a note
     sandbox_processes: int = 16                 # processes and threads a snippet may start
+    sandbox_disk_mb: int = 100                  # bytes a snippet may write to /sandbox and /tmp together
+    sandbox_files: int = 1000                   # files and folders a snippet may create there
     api_base_url: str = ""                      # public base of the HTTP API; when set, shared links are {it}/e/<id>
     api_keys: str = field(default="", repr=False)  # comma-separated keys for POST /v1/run (and /v1/feedback once set)
     api_run_code: bool = False                  # POST /v1/run runs ANY code sent to it (with a key); off by default
@@ -107,6 +109,9 @@ def load_settings(**overrides: object) -> Settings:
         raise ConfigError(f"top_k must be >= 1, got {settings.top_k}; set BOT_TOP_K to a positive number")
     if settings.sandbox_isolation not in {"auto", "bubblewrap", "limits"}:
         raise ConfigError(f"sandbox_isolation must be auto, bubblewrap or limits, got {settings.sandbox_isolation!r}")
+    if settings.sandbox_disk_mb < 1 or settings.sandbox_files < 1:
+        raise ConfigError(f"sandbox_disk_mb and sandbox_files must be >= 1, got {settings.sandbox_disk_mb} and "
+                          f"{settings.sandbox_files}; fix BOT_SANDBOX_DISK_MB or BOT_SANDBOX_FILES")
     if settings.index_backend not in {"auto", "faiss", "numpy"}:
         raise ConfigError(f"index_backend must be auto, faiss or numpy, got {settings.index_backend!r}")
     if settings.embed_backend not in ("onnx", "torch"):
@@ -155,4 +160,5 @@ def sandbox_limits(settings: Settings) -> Limits:
     """The sandbox's limits from the settings."""
     return Limits(wall_seconds=settings.sandbox_wall_seconds, cpu_seconds=settings.sandbox_cpu_seconds,
                   memory_mb=settings.sandbox_memory_mb, output_kb=settings.sandbox_output_kb,
-                  processes=settings.sandbox_processes)
+                  processes=settings.sandbox_processes, disk_mb=settings.sandbox_disk_mb,
+                  files=settings.sandbox_files)

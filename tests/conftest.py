@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot import sandbox
 from bot.answer import Bot
 from bot.config import ROOT, load_settings
 from bot.notation import lexical_tokens
@@ -62,3 +63,11 @@ def fake_bot(kb_dir: Path, tmp_path: Path) -> Bot:
 def real_bot(tmp_path_factory: pytest.TempPathFactory) -> Bot:
     """The real KB with the packaged model: loaded once per test session (~10 s)."""
     return Bot(load_settings(cache_dir=tmp_path_factory.mktemp("index")))
+
+
+@pytest.fixture
+def root_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The machine of the issue: root, no working bubblewrap, and an interpreter under a private /root."""
+    monkeypatch.setattr(sandbox, "bubblewrap", lambda: None)
+    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(sandbox, "_world_readable", lambda path: False)

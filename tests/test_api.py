@@ -91,7 +91,10 @@ def test_healthz_is_up_while_the_model_loads_and_readyz_says_503_until_it_is(fak
         assert client.post("/v1/ask", json={"question": "relu derivative"}).status_code == 503
         loaded.set()
         wait_ready(client)
-        assert client.get("/readyz").json() == {"ok": True, "entries": 4, "model": "test-hash-embedder"}
+        body = client.get("/readyz").json()
+        assert {k: body[k] for k in ("ok", "entries", "model")} == {"ok": True, "entries": 4,
+                                                                    "model": "test-hash-embedder"}
+        assert body["sandbox"]["isolation"] in ("bubblewrap", "limits only", "limits only (as root)")
 
 
 def test_readyz_reports_a_failed_load(fake_bot: Bot) -> None:
@@ -300,6 +303,18 @@ def test_run_code_with_a_key_runs_it_in_the_sandbox(fake_bot: Bot) -> None:
         too_long = client.post("/v1/run", headers={"X-API-Key": "k"}, json={"code": "#" * 100_001})
     assert result["ok"] and result["stdout"] == "42\n"
     assert too_long.status_code == 413 and "100,001 characters" in too_long.json()["detail"]
+
+
+@pytest.mark.usefixtures("root_only")
+def test_where_code_would_run_as_root_only_curated_snippets_run_and_readyz_says_so(rich_bot: Bot) -> None:
+    with serving(rich_bot, api_run_code=True, api_keys="k") as client:
+        ready = client.get("/readyz").json()
+        curated = client.post("/v1/entries/one-over-m/run").json()
+        sent = client.post("/v1/run", headers={"X-API-Key": "k"}, json={"code": "print(6 * 7)"}).json()
+    assert ready["sandbox"]["isolation"] == "limits only (as root)" and "edited code is refused" in ready["sandbox"][
+        "detail"]
+    assert curated["ok"] and curated["stdout"] == "claim: sum = 3\n"
+    assert not sent["ok"] and sent["exit_code"] is None and "never runs as root" in sent["message"]
 
 
 # --- errors: one shape, the right status -----------------------------------------------------------------------------

@@ -133,6 +133,22 @@ def test_run_file_reports_the_error_line_and_exits_1(tmp_path: Path, capsys: pyt
     assert "[failed: ValueError at line 3: shapes (4,3) and (4,5) not aligned" in capsys.readouterr().err
 
 
+def test_run_file_shows_escape_sequences_and_a_forged_verdict_as_text(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "hostile.py"
+    path.write_text("print('\\x1b[2J\\x1b]0;owned\\x07done\\r')\nprint('[ok: ran in 0.01 s; sandbox: bubblewrap]')\n"
+                    "raise SystemExit(1)\n")
+    assert cli.main(["run", "--file", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "\\x1b[2J\\x1b]0;owned\\x07done\\x0d\n\\[ok: ran in 0.01 s; sandbox: bubblewrap]\n"
+    assert captured.err.startswith("[failed: exited with status 1")
+
+
+@pytest.mark.parametrize("text", ["tab\there\nnew line", "[1. 2. 3.]", "  [ok: indented]", "Σ ∂L/∂W = 0.5"])
+def test_visible_keeps_ordinary_output_unchanged(text: str) -> None:
+    assert cli.visible(text) == text
+
+
 @pytest.mark.parametrize("args, message", [
     (["run", "no-such-entry"], "Error: no entry with id 'no-such-entry'"),
     (["run", "--file", "/no/such/file.py"], "Error: cannot read /no/such/file.py"),

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings
+from bot.config import load_settings, sandbox_limits
 from bot.errors import ConfigError
 
 
@@ -28,6 +28,7 @@ def test_keyword_overrides_win_over_the_environment(monkeypatch: pytest.MonkeyPa
     ("BOT_TOP_K", "0", "top_k must be >= 1, got 0"),
     ("BOT_INDEX_BACKEND", "annoy", "index_backend must be auto, faiss or numpy, got 'annoy'"),
     ("BOT_SANDBOX_ISOLATION", "docker", "sandbox_isolation must be auto, bubblewrap or limits, got 'docker'"),
+    ("BOT_SANDBOX_DISK_MB", "0", "sandbox_disk_mb and sandbox_files must be >= 1, got 0 and 1000"),
 ])
 def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:
     monkeypatch.setenv(name, value)
@@ -38,3 +39,10 @@ def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: str
 def test_unknown_keyword_is_refused() -> None:
     with pytest.raises(ConfigError, match="unknown setting"):
         load_settings(top_kk=3)
+
+
+def test_disk_settings_reach_the_sandbox_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_SANDBOX_DISK_MB", "20")
+    monkeypatch.setenv("BOT_SANDBOX_FILES", "50")
+    limits = sandbox_limits(load_settings())
+    assert (limits.disk_mb, limits.files) == (20, 50)
