@@ -137,6 +137,14 @@ def test_gradient_check_epsilon_is_smallest_near_1e_5_and_1e_7_is_on_the_round_o
     assert got["difference_eps7"] < 1e-7 < got["difference_c_2"]
 
 
+def test_the_epsilon_figures_in_the_kb_are_the_snippets() -> None:
+    body = next(e.body for e in load_kb(ROOT / "kb").entries if e.id == "gradient-checking")
+    got = claims("gradient-check.py")
+    for k in (5, 7, 8):
+        mantissa, exponent = f"{got[f'difference_eps{k}']:.1e}".split("e")
+        assert rf"{mantissa}\times10^{{{int(exponent)}}}$ at $10^{{-{k}}}$" in body, k
+
+
 def test_computation_graph_numbers() -> None:
     got = claims("computation-graph.py")
     assert (got["dj_da"], got["dj_db"], got["dj_dc"]) == pytest.approx((3.0, 6.0, 9.0), abs=1e-6)

@@ -2,7 +2,8 @@
 
 Look at: the rel_err lines (sigmoid' = a(1-a), tanh' = 1 - a^2, ReLU' and leaky ReLU' = 1 or 0 / 0.01),
 the from-A vs from-Z comparison (both match finite differences and agree when A = g(Z); they differ when A and Z
-are drawn independently, as in the unit tests), and the slopes of ReLU at exactly z = 0.
+are drawn independently, as in the unit tests), the slopes of ReLU at exactly z = 0, and an all-zero ReLU net
+that trains the same whatever g'(0) is.
 """
 import numpy as np
 
@@ -86,3 +87,30 @@ assert (right, left, centred) == (1.0, 0.0, 0.5)
 # a z within eps of the kink gives a centred difference in between (why grad checks can fail near 0)
 z_near, e = 3e-8, 1e-7
 print(f"ReLU at z = 3e-8, eps = 1e-7: centred difference {(relu(z_near + e) - relu(z_near - e)) / (2 * e):.6f}")
+
+# all-zero initialisation of a 3-2-1 ReLU net (sigmoid output): W = 0 makes every A and every dA below the output 0,
+# so 100 steps of gradient descent give the same parameters with g'(0) = 0 and with g'(0) = 1; only b2 moves
+X0, Y0 = Z[:, :4], np.array([[1.0, 0.0, 1.0, 1.0]])             # 3 features, 4 examples
+
+
+def train_from_zeros(relu_slope_at_0, steps=100, alpha=0.5):
+    p = {"W1": np.zeros((2, 3)), "b1": np.zeros((2, 1)), "W2": np.zeros((1, 2)), "b2": np.zeros((1, 1))}
+    for _ in range(steps):
+        Z1 = np.dot(p["W1"], X0) + p["b1"]
+        A1 = relu(Z1)
+        A2 = sigmoid(np.dot(p["W2"], A1) + p["b2"])
+        dZ2 = A2 - Y0
+        dZ1 = np.dot(p["W2"].T, dZ2) * np.where(Z1 > 0, 1.0, np.where(Z1 < 0, 0.0, relu_slope_at_0))
+        grads = {"W2": np.dot(dZ2, A1.T) / 4, "b2": np.sum(dZ2, axis=1, keepdims=True) / 4,
+                 "W1": np.dot(dZ1, X0.T) / 4, "b1": np.sum(dZ1, axis=1, keepdims=True) / 4}
+        p = {k: p[k] - alpha * grads[k] for k in p}
+    return p
+
+
+p_0, p_1 = train_from_zeros(0.0), train_from_zeros(1.0)
+max_abs_diff_zero_init = max(np.max(np.abs(p_0[k] - p_1[k])) for k in p_0)
+moved = sorted(k for k in p_1 if np.any(p_1[k] != 0))
+print(f"zero init, 100 steps, g'(0) = 0 vs g'(0) = 1: max |difference| of the parameters {max_abs_diff_zero_init:.1e};"
+      f" parameters that moved: {moved}, b2 = {p_1['b2'][0, 0]:.4f}")
+print(f"claim: max_abs_diff_zero_init = {max_abs_diff_zero_init:.1e}")
+assert max_abs_diff_zero_init < 1e-12 and moved == ["b2"], (max_abs_diff_zero_init, moved)
