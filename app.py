@@ -198,7 +198,7 @@ def show_answer(turn: Turn, key: str) -> None:
     st.markdown(re.sub(r"^(##+) ", r"\1## ", normalize_math(entry.body), flags=re.MULTILINE))
     if answer.derivation:
         detected = ", ".join(answer.derivation["detected"].values())
-        label = "Derivation, step by step (SymPy checks every step)"
+        label = "Derivation, step by step (SymPy checks every derived step)"
         with st.expander(label + (f" for {detected}, as in your question" if detected else "")):
             st.markdown(derivation_markdown(answer.derivation))
     if answer.snippet:

@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("entry", nargs="?", help="the entry id whose snippet to run")
     what.add_argument("--file", type=Path, help="run this Python file instead (what the chat's Edit and run uses)")
     run.set_defaults(run=_run)
-    derive = sub.add_parser("derive", help="print a step-by-step SymPy derivation (every step checked)")
+    derive = sub.add_parser("derive", help="print a step-by-step SymPy derivation (every derived step checked)")
     derive.add_argument("name", nargs="?", help="derivation name; without one, the list of names")
     derive.add_argument("--activation", help="sigmoid, tanh, relu, leaky_relu or softmax")
     derive.add_argument("--loss", help="bce, cce or mse")

@@ -36,7 +36,7 @@ def dz_output(chain: Chain, layer: int | None, activation: str, loss: str, **_: 
         L = -(y * sp.log(a) + (1 - y) * sp.log(1 - a))
         chain.premise("Choice: sigmoid output with binary cross-entropy; the loss of one example, y is 0 or 1",
                       r"\mathcal{L}(a, y)", L, note=where)
-        first = chain.step("Differentiate with respect to a (y is a constant): this is dA[L], `dAL` in the code",
+        first = chain.step(f"Differentiate with respect to a (y is a constant): this is dA[{up}], `dAL` in the code",
                            dL_da, (1 - y) / (1 - a) - y / a, equals=sp.diff(L, a))
         chain.step("SymPy differentiates the sigmoid", da_dz, sp.exp(-z) / (1 + sp.exp(-z)) ** 2, equals=sp.diff(g, z))
         chain.step("Since 1 − σ(z) = e^(−z)/(1 + e^(−z)), that is a(1 − a)", da_dz, a * (1 - a))
@@ -46,13 +46,13 @@ def dz_output(chain: Chain, layer: int | None, activation: str, loss: str, **_: 
                    a * (1 - y) - y * (1 - a))
         chain.step("Expand the products", dL_dz, sp.Add(-y, a * y, a, -a * y, evaluate=False), order="none")
         chain.step("The a·y terms cancel: g′(z) is not missing, it cancelled the fractions", dL_dz, a - y)
-        chain.step("Each example (column) has its own a, y and z, so for all m: dZ = A − Y, shape (1, m), no 1/m",
-                   dZ, a - y, shown=f"{A} - Y")
+        chain.premise("Restated for all m: each example (column) has its own a, y and z; dZ = A − Y, (1, m), no 1/m",
+                      dZ, a - y, shown=f"{A} - Y")
         return f"dZ[{up}] = A[{up}] − Y for a sigmoid output with binary cross-entropy"
     L = (a - y) ** 2 / 2
     chain.premise(f"Choice: {activation} output with the squared-error loss of one example", r"\mathcal{L}(a, y)",
                   L, note=where)
-    chain.step("Differentiate with respect to a: the 1/2 cancels the 2 from the square; this is dA[L]",
+    chain.step(f"Differentiate with respect to a: the 1/2 cancels the 2 from the square; this is dA[{up}]",
                dL_da, a - y, equals=sp.diff(L, a))
     slope = {"sigmoid": a * (1 - a), "tanh": 1 - a**2, "linear": sp.Integer(1)}[activation]
     chain.step(f"The derivative of the {activation} output, written with a (see the activation derivation)",
@@ -60,14 +60,14 @@ def dz_output(chain: Chain, layer: int | None, activation: str, loss: str, **_: 
     if activation == "linear":
         chain.step("Chain rule: multiply the two derivatives; the slope is 1, so nothing changes", dL_dz, a - y,
                    equals=sp.diff(L.subs(a, g), z))
-        chain.step("For all m examples: dZ = A − Y, the same form as sigmoid with cross-entropy", dZ, a - y,
-                   shown=f"{A} - Y")
+        chain.premise("Restated for all m examples: dZ = A − Y, the same form as sigmoid with cross-entropy", dZ,
+                      a - y, shown=f"{A} - Y")
         return f"dZ[{up}] = A[{up}] − Y for a linear output with squared error"
     chain.step("Chain rule: multiply the two derivatives; nothing cancels this time", dL_dz,
                sp.Mul(a - y, slope, evaluate=False), equals=sp.diff(L.subs(a, g), z), order="none")
     shown = {"sigmoid": rf"({A} - Y) * {A}(1 - {A})", "tanh": rf"({A} - Y) * (1 - ({A})^{{2}})"}[activation]
-    chain.step("For all m examples, element-wise (`*`): g′ stays in dZ, unlike sigmoid with cross-entropy", dZ,
-               sp.Mul(a - y, slope, evaluate=False), shown=shown)
+    chain.premise("Restated for all m examples, element-wise (`*`): g′ stays in dZ, unlike sigmoid + cross-entropy",
+                  dZ, sp.Mul(a - y, slope, evaluate=False), shown=shown)
     return f"dZ[{up}] for a {activation} output with squared error"
 
 
@@ -134,10 +134,20 @@ def activation_derivative(chain: Chain, layer: int | None, activation: str, **_:
         g = chain.premise(f"{name}: a = max({'0.01·z' if slope else '0'}, z)", a_lhs, sp.Max(slope * z, z))
         chain.let(a, g)
         pieces = chain.step("The same function in two pieces", a_lhs, sp.Piecewise((z, z > 0), (slope * z, True)))
-        chain.step("Differentiate each piece; at z = 0 the slopes disagree, so g′(0) does not exist", g_lhs,
-                   sp.Piecewise((1, z > 0), (slope, True)), equals=sp.diff(pieces, z))
-        chain.step("With a: a > 0 exactly when z > 0; like the course (`dZ[Z <= 0] = 0`), z = 0 takes the "
-                   "'otherwise' value", g_lhs, sp.Piecewise((1, a > 0), (slope, True)))
+        h = sp.Symbol("h", positive=True)
+        # checked on each side of the kink (z = h and z = -h), printed as the piecewise slope with no value at 0
+        chain.step("Differentiate each piece: the derivative exists for z > 0 and for z < 0", g_lhs,
+                   sp.Matrix([1, slope]), equals=sp.Matrix([sp.diff(pieces, z).subs(z, h), sp.diff(pieces, z).subs(z, -h)]),
+                   shown=chain.latex(sp.Piecewise((1, z > 0), (slope, z < 0))))
+        chain.step("At z = 0 the slopes from the right and from the left differ, so g′(0) is undefined",
+                   r"\left[\begin{matrix}\frac{g(h) - g(0)}{h} \\ \frac{g(0) - g(-h)}{h}\end{matrix}\right]_{h > 0}",
+                   sp.Matrix([1, slope]),
+                   equals=sp.Matrix([(g.subs(z, h) - g.subs(z, 0)) / h, (g.subs(z, 0) - g.subs(z, -h)) / h]))
+        chain.premise(f"Convention, a choice and not derived: z = 0 takes the z < 0 slope, g′(0) = {'0.01' if slope else '0'}, "
+                      "as in the course's `dZ[Z <= 0] = 0`",
+                      g_lhs, sp.Piecewise((1, z > 0), (slope, True)))
+        chain.step("With a: a > 0 exactly when z > 0, so the same convention written with a", g_lhs,
+                   sp.Piecewise((1, a > 0), (slope, True)))
     name = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "leaky ReLU"}[activation]
     return f"The derivative of {name}, written with a = g(z)"
 
@@ -291,9 +301,8 @@ def l2(chain: Chain, layer: int | None, **_: Any) -> str:
                sp.MatAdd(sp.ImmutableMatrix(dJ), sp.MatMul(lam / m, sp.ImmutableMatrix(W), evaluate=False),
                          evaluate=False), order="none")
     update = rf"W^{{[{up}]}} - \alpha\, {dW}"
-    chain.step("One gradient-descent step with learning rate α", update,
-               sp.Matrix(2, 2, lambda j, k: W[j, k] - _times(alpha, grad[j, k])),
-               equals=W - alpha * grad)
+    chain.premise("Definition: one gradient-descent step with learning rate α", update,
+                  sp.Matrix(2, 2, lambda j, k: W[j, k] - _times(alpha, grad[j, k])))
     chain.step("Collect the W terms: each step first shrinks W by 1 − αλ/m, then takes the usual step (weight decay)",
                update, sp.Matrix(2, 2, lambda j, k: W[j, k] * (1 - alpha * lam / m) - _times(alpha, dJ[j, k])))
     return f"dW[{up}] with L2 regularisation: + (λ/m) W[{up}], and why it is called weight decay"

@@ -1,4 +1,4 @@
-"""Step-by-step derivations of the course's backprop formulas: SymPy does the algebra and checks every step.
+"""Step-by-step derivations of the course's backprop formulas: SymPy does the algebra and checks every derived step.
 
 Each step is one equation with a line of English. Before a step is kept, SymPy verifies that it equals the step
 before it (or the derivative it claims to show); if not, DerivationError names the derivation and the step, so a
@@ -100,9 +100,9 @@ class Chain:
 
         return sympy.latex(expr, symbol_names=self.names, order=order)
 
-    def premise(self, text: str, lhs: str, expr: Expr, note: str = "") -> Expr:
-        """A starting point (a definition, the layer, the loss): shown, not checked."""
-        self.steps.append(Step(text, f"{lhs} = {self.latex(expr)}{note}"))
+    def premise(self, text: str, lhs: str, expr: Expr, note: str = "", shown: str | None = None) -> Expr:
+        """A starting point (a definition, a choice, a restatement of a checked result): shown, not checked."""
+        self.steps.append(Step(text, f"{lhs} = {shown if shown is not None else self.latex(expr)}{note}"))
         self._last = expr
         return expr
 
@@ -110,7 +110,7 @@ class Chain:
              order: str = "old") -> Expr:
         """Add `lhs = expr`, checked equal to `equals` (what SymPy computed) or, by default, to the previous step.
 
-        `shown` replaces the printed right-hand side (only to restate a checked per-example result in matrix form).
+        `shown` replaces the printed right-hand side: the same result in another form (a piecewise checked side by side).
         """
         reference = self._last if equals is None else equals
         number = len(self.steps) + 1

@@ -52,7 +52,7 @@ def entry_page(entry: Entry, permalink: str, chat_url: str, derivation: dict[str
         steps = "".join(f"<li>{markdown_html(step['text'])}{math_html(step['latex'], display=True)}</li>"
                         for step in derivation["steps"])
         sections.append(f"<section><h2>Derivation: {e(derivation['title'])}</h2><ol>{steps}</ol>"
-                        f"<p>Each step checked by SymPy.</p></section>")
+                        f"<p>Each derived step checked by SymPy.</p></section>")
     if entry.snippet_code:
         sections.append("<section><h2>Check it numerically</h2><p>NumPy, runs in a notebook.</p>"
                         f"{highlight(entry.snippet_code, PythonLexer(), _FORMATTER)}</section>")

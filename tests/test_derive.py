@@ -6,6 +6,7 @@ import random
 import re
 import subprocess
 import sys
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -92,8 +93,33 @@ def _equals(expr: Any, expected: str) -> bool:
     ("activation", {"activation": "relu"}, "Piecewise((1, a > 0), (0, True))"),
 ])
 def test_final_step_is_the_course_formula(name: str, choice: dict[str, Any], expected: str) -> None:
-    final = derive(name, **choice).steps[-1].check
-    assert final is not None and _equals(final.expr, expected)
+    final = [s.check for s in derive(name, **choice).steps if s.check][-1]  # after it, at most a restatement
+    assert _equals(final.expr, expected)
+
+
+@pytest.mark.parametrize(("name", "choice"), CHOICES, ids=IDS)
+def test_a_step_checked_against_the_one_before_says_something_new(name: str, choice: dict[str, Any]) -> None:
+    """Restating the previous line (for all m, in matrix form) is a premise, not a check of a thing against itself."""
+    steps = derive(name, **choice).steps
+    for before, step in pairwise(steps):
+        if step.check and before.check and step.check.reference is before.check.expr:
+            assert sp.srepr(step.check.expr) != sp.srepr(step.check.reference), f"{name}: {step.text!r}"
+
+
+def test_the_update_rule_is_a_definition_and_weight_decay_is_derived_from_it() -> None:
+    steps = derive("l2").steps
+    definition = next(s for s in steps if s.text.startswith("Definition: one gradient-descent step"))
+    assert definition.check is None and steps[-1].check is not None and "weight decay" in steps[-1].text
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+def test_the_kink_is_undefined_and_the_value_at_0_a_labelled_choice(activation: str) -> None:
+    steps = derive("activation", activation=activation).steps
+    undefined = next(s for s in steps if "undefined" in s.text)
+    convention = next(s for s in steps if s.text.startswith("Convention, a choice"))
+    assert undefined.check is not None and convention.check is None
+    assert steps.index(undefined) < steps.index(convention)
+    assert "otherwise" not in next(s for s in steps if s.text.startswith("Differentiate")).latex
 
 
 def test_final_latex_reads_like_the_lecture() -> None:
@@ -108,6 +134,8 @@ def test_layer_changes_only_the_superscripts() -> None:
     assert second.steps[-1].latex.startswith(r"dA^{[1]} = W^{[2]T} dZ^{[2]} = ")
     assert not any("[l" in s.latex for s in second.steps)
     assert derive("dz-output", layer=3).steps[-1].latex == "dZ^{[3]} = A^{[3]} - Y"
+    for loss in ("bce", "mse"):
+        assert not any("[L]" in s.text or "[L" in s.latex for s in derive("dz-output", loss=loss, layer=2).steps)
 
 
 def test_choice_records_what_was_derived() -> None:

@@ -90,7 +90,10 @@ for name, analytic, f, V in checks:
 
 # the assignment's modular route: dAL, then the sigmoid step dZ = dA * a(1-a), gives A2 - Y
 route = dAL * A2 * (1 - A2)
-print(f"max |dAL * AL(1-AL) - (AL - Y)| = {np.max(np.abs(route - dZ2)):.1e}")
+max_abs_diff_route = np.max(np.abs(route - dZ2))
+print(f"max |dAL * AL(1-AL) - (AL - Y)| = {max_abs_diff_route:.1e}")
+print(f"claim: max_abs_diff_route = {max_abs_diff_route:.1e}")
+assert max_abs_diff_route < 1e-12, max_abs_diff_route
 # dA_prev = W^T dZ keeps one column per example: nudging A1[0, 0] moves only example 0's loss
 eps = 1e-6
 A1_plus, A1_minus = A1.copy(), A1.copy()

@@ -88,8 +88,10 @@ assert err < 1e-7, err
 # the assignment's ReLU' from the dropped A1, np.int64(A1 > 0), is also fine: dropped units already have dA1 = 0
 Z1_fwd, A1_drop, A2_fwd = forward_with_mask(p)
 dA1_masked = np.dot(p["W2"].T, A2_fwd - Y) * D1 / keep_prob
-print("dZ1 with np.int64(A1 > 0) on the dropped A1 equals dZ1 with (Z1 > 0):",
-      np.array_equal(dA1_masked * np.int64(A1_drop > 0), dA1_masked * (Z1_fwd > 0)))
+max_abs_diff_a1_mask = np.max(np.abs(dA1_masked * np.int64(A1_drop > 0) - dA1_masked * (Z1_fwd > 0)))
+print(f"dZ1 with np.int64(A1 > 0) on the dropped A1 vs dZ1 with (Z1 > 0), max diff {max_abs_diff_a1_mask:.1e}")
+print(f"claim: max_abs_diff_a1_mask = {max_abs_diff_a1_mask:.1e}")
+assert max_abs_diff_a1_mask < 1e-12, max_abs_diff_a1_mask
 
 no_div = grads_dropout(p, divide=False)
 err_no_div = rel_error(no_div["W1"], num["W1"])

@@ -1,7 +1,7 @@
 """The course's gradient check on a small 2-layer network (tanh hidden layer, sigmoid output, m = 3).
 
 Look at: the difference ||grad - gradapprox|| / (||grad|| + ||gradapprox||) for correct backprop (< 1e-7),
-then for gradients that are off by a constant factor c (1/m twice, 1/m missing, factor 2): the measured
+the same difference for epsilon from 1e-3 to 1e-9 (smallest near 1e-5: round-off takes over below), then for gradients that are off by a constant factor c (1/m twice, 1/m missing, factor 2): the measured
 difference sits next to the prediction |c-1|/(c+1), so 0.5 with m = 3 and 1/3 for a factor 2.
 """
 import numpy as np
@@ -61,15 +61,19 @@ def difference(grad, gradapprox):
     return np.linalg.norm(grad - gradapprox) / (np.linalg.norm(grad) + np.linalg.norm(gradapprox))
 
 
-# gradapprox: two forward passes per parameter, nudging one component of theta at a time
-theta = to_vector(params, names)
-gradapprox = np.zeros_like(theta)
-for i in range(theta.shape[0]):
-    theta_plus, theta_minus = np.copy(theta), np.copy(theta)
-    theta_plus[i] += epsilon
-    theta_minus[i] -= epsilon
-    gradapprox[i] = (cost_J(theta_plus) - cost_J(theta_minus)) / (2 * epsilon)
+def gradapprox_at(theta, epsilon):
+    # two forward passes per parameter, nudging one component of theta at a time
+    approx = np.zeros_like(theta)
+    for i in range(theta.shape[0]):
+        theta_plus, theta_minus = np.copy(theta), np.copy(theta)
+        theta_plus[i] += epsilon
+        theta_minus[i] -= epsilon
+        approx[i] = (cost_J(theta_plus) - cost_J(theta_minus)) / (2 * epsilon)
+    return approx
 
+
+theta = to_vector(params, names)
+gradapprox = gradapprox_at(theta, epsilon)
 grad = to_vector(grads_course(params), ["d" + k for k in names])
 print(f"theta has {theta.shape[0]} entries; the first row of W1:")
 print("  grad      ", grad[:n_x].ravel())
@@ -78,6 +82,16 @@ d_ok = difference(grad, gradapprox)
 print(f"difference {d_ok:.1e}, tolerance 1e-7")
 print(f"claim: difference_correct = {d_ok:.1e}")
 assert d_ok < 1e-7, d_ok
+
+# choosing epsilon: the eps^2 truncation error shrinks and the ~1e-16 |J| / eps round-off grows as eps gets smaller
+sweep = {k: difference(grad, gradapprox_at(theta, 10.0 ** -k)) for k in range(3, 10)}
+print("epsilon  " + "  ".join(f"{'1e-' + str(k):7}" for k in sweep))
+print("diff     " + "  ".join(f"{d:.1e}" for d in sweep.values()))
+best = min(sweep, key=lambda k: sweep[k])
+print(f"claim: best_epsilon_exponent = {-best}")
+for k in (5, 7, 8):
+    print(f"claim: difference_eps{k} = {sweep[k]:.1e}")
+assert sweep[7] > sweep[best] and sweep[8] > sweep[7], sweep      # 1e-7 is on the round-off side of the optimum
 
 # constant-factor bugs: grad = c * true gradient gives difference |c-1|/(c+1)
 bugs = [("c_third", "1/m applied twice, c = 1/m = 1/3", {"scale": 1.0 / m**2}, 1 / 3),

@@ -59,7 +59,11 @@ print(f"claim: rel_err_dZ = {rel_err:.1e}")
 # the long way for example 0: softmax Jacobian (not diagonal) times dL/da = -y/a
 a, y = AL[:, 0], Y[:, 0]
 jacobian = np.diag(a) - np.outer(a, a)               # (4, 4), symmetric, da_c/dz_j = a_c (delta_cj - a_j)
-print("column 0 via Jacobian^T (-y/a):", np.dot(jacobian.T, -y / a), "  a - y:", a - y)
+via_jacobian = np.dot(jacobian.T, -y / a)
+max_abs_diff_jacobian = np.max(np.abs(via_jacobian - (a - y)))
+print("column 0 via Jacobian^T (-y/a):", via_jacobian, "  a - y:", a - y)
+print(f"claim: max_abs_diff_jacobian = {max_abs_diff_jacobian:.1e}")
+assert max_abs_diff_jacobian < 1e-12, max_abs_diff_jacobian
 
 column_sums = dZ.sum(axis=0)                         # (5,), one per example
 max_abs_column_sum = np.max(np.abs(column_sums))
