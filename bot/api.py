@@ -16,13 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from functools import partial
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -297,6 +298,19 @@ async def similar(bot: BotDep, request: Request,
 
 def _linked(bot: Bot, suggestion: Suggestion) -> dict[str, Any]:
     return suggestion.to_dict() | {"permalink": bot.permalink(suggestion.id)}
+
+
+WIDGET_JS = (Path(__file__).parent / "static" / "widget.js").read_bytes()  # ~5 KB, read once
+SCRIPT: dict[int | str, dict[str, Any]] = {200: {"description": "The script (plain JavaScript, no dependencies)",
+                                                 "content": {"text/javascript": {"schema": {"type": "string"}}}}}
+
+
+# response_class=Response (no media type of its own) keeps the errors documented as the JSON they are
+@router.get("/widget.js", tags=["widget"], response_class=Response, responses=SCRIPT)
+async def widget() -> Response:
+    """The composer widget: one <script> tag on a forum page lists the matching entries while a student writes."""
+    return Response(WIDGET_JS, media_type="text/javascript",
+                    headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/v1/entries", tags=["entries"])
