@@ -7,7 +7,10 @@ answers with the expected entry and, where one is given, the expected derivation
 listed). A switch is "not dragged" when it does not answer with the previous entry; it is right when it answers
 with the expected entry (null: declined as out of scope).
 
-    python bench/followups.py [--misses]
+    python bench/followups.py [--misses] [--file bench/conversations_holdout.jsonl]
+
+conversations_holdout.jsonl was written after the thresholds in bot/context.py were chosen on conversations.jsonl,
+and not used to choose them.
 
 On code whose Bot.ask takes no context, every second question is asked as if it were the first.
 """
@@ -54,8 +57,9 @@ def describe(answer: Answer) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", action="store_true", help="print every conversation scored wrong")
+    parser.add_argument("--file", type=Path, default=CONVERSATIONS, help="the conversations (JSONL)")
     args = parser.parse_args()
-    conversations = [json.loads(line) for line in CONVERSATIONS.read_text(encoding="utf-8").splitlines() if line]
+    conversations = [json.loads(line) for line in args.file.read_text(encoding="utf-8").splitlines() if line]
     bot = Bot()
     counts: dict[str, dict[str, int]] = {"follow_up": {}, "switch": {}}
     misses: list[str] = []
