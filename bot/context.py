@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from bot.derive import _ACTIVATION_WORDS, _LOSS_WORDS, OPTIONS, OUTPUT_PAIRS, detect_choices
-from bot.errors import BadQuestion
+from bot.errors import BadQuestion, EntryNotFound
 from bot.kb import Entry, KnowledgeBase
 from bot.notation import normalize
 from bot.retrieve import Ranking
@@ -65,12 +65,12 @@ class Resolution:
 
 
 def previous_entry(kb: KnowledgeBase, context: Context) -> Entry:
-    """The context's entry, or BadQuestion naming the field and the fix."""
+    """The context's entry, or EntryNotFound (HTTP 404, as for feedback on an unknown entry) naming the field."""
     if not isinstance(context.previous_question, str):
         raise BadQuestion("context.previous_question must be text (the previous question), or left out")
     ids = {e.id for e in kb.entries}
     if not isinstance(context.previous_entry_id, str) or context.previous_entry_id not in ids:
-        raise BadQuestion(f"context.previous_entry_id {context.previous_entry_id!r} is not an entry id; pass the "
+        raise EntryNotFound(f"context.previous_entry_id {context.previous_entry_id!r} is not an entry id; pass the "
                           "answer.id of the previous answer (python -m bot list, or GET /v1/entries, lists them)")
     return kb.get(context.previous_entry_id)
 

@@ -444,9 +444,9 @@ def test_serve_refuses_bad_arguments_before_loading_anything(capsys: pytest.Capt
 
 # --- the real model ---------------------------------------------------------------------------------------------------
 
-def test_ask_with_an_unknown_previous_entry_is_422_naming_the_field(client: TestClient) -> None:
+def test_ask_with_an_unknown_previous_entry_is_404_naming_the_field(client: TestClient) -> None:
     response = client.post("/v1/ask", json={"question": "and db?", "context": {"previous_entry_id": "nope"}})
-    assert response.status_code == 422 and "context.previous_entry_id 'nope'" in response.text
+    assert response.status_code == 404 and "context.previous_entry_id 'nope'" in response.text
 
 
 def test_the_schema_documents_the_ask_context(client: TestClient) -> None:

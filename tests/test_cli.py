@@ -89,8 +89,8 @@ def test_ask_usage_errors_exit_2_before_loading_the_model(args: list[str], messa
     assert capsys.readouterr().err.startswith(message)
 
 
-def test_ask_after_an_unknown_entry_exits_2_naming_it(use_fake_bot: Bot, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["ask", "--after", "nope", "and db?"]) == 2
+def test_ask_after_an_unknown_entry_exits_1_naming_it(use_fake_bot: Bot, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["ask", "--after", "nope", "and db?"]) == 1
     assert "context.previous_entry_id 'nope' is not an entry id" in capsys.readouterr().err
 
 

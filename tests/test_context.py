@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from bot.answer import Bot
 from bot.config import load_settings
 from bot.context import MAX_WORDS, Context, accepts, content_words, looks_like_follow_up, previous_entry, resolve
-from bot.errors import BadQuestion
+from bot.errors import EntryNotFound
 from bot.kb import KnowledgeBase, load_kb
 from bot.retrieve import Hit, Ranking
 
@@ -95,7 +95,7 @@ def test_an_out_of_scope_follow_up_stays_out_of_scope() -> None:
 
 
 def test_an_unknown_previous_entry_names_the_field() -> None:
-    with pytest.raises(BadQuestion, match="context.previous_entry_id 'no-such-entry'"):
+    with pytest.raises(EntryNotFound, match="context.previous_entry_id 'no-such-entry'"):
         previous_entry(KB, Context("no-such-entry"))
 
 
