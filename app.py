@@ -15,6 +15,7 @@ import streamlit as st
 from bot.answer import Answer, Bot, Suggestion
 from bot.chitchat import CODE_ONLY
 from bot.config import load_settings, sandbox_limits
+from bot.context import Context
 from bot.errors import BotError
 from bot.render import ask_a_mentor_url, derivation_markdown, forum_post, normalize_math
 from bot.sandbox import RunResult, describe_isolation, run_code
@@ -73,10 +74,17 @@ def record(turn: Turn, started: float) -> None:
                                    "so questions and ratings from before now are not in it.")
 
 
+def previous_turn() -> Context | None:
+    """The last answer that showed an entry, so that "and for ReLU?" is read against it."""
+    history = st.session_state.get("history", [])
+    last = history[-1] if history else None
+    return Context(last.answer.entry.id, last.question) if last and last.answer.entry else None
+
+
 def ask(question: str) -> None:
     started = time.perf_counter()
     try:
-        turn = Turn(question, bot.ask(question))
+        turn = Turn(question, bot.ask(question, context=previous_turn()))
     except BotError as exc:
         st.session_state.error = str(exc)
         return
@@ -193,6 +201,8 @@ def show_answer(turn: Turn, key: str) -> None:
     # the chance that this entry is the one asked for, never shown on a near tie (the candidates say it instead)
     linked = answer.question == entry.title  # a permalink: nothing was guessed
     sure = "" if answer.ambiguous or linked else f"{answer.entry_confidence:.0%} likely the entry you need · "
+    if answer.follow_up_of:
+        sure = f"read as a follow-up to “{bot.kb.get(answer.follow_up_of).title}” · " + sure
     st.caption(sure + " · ".join(entry.weeks))
     # the body's "## Step" headings would dwarf the entry title inside a chat bubble: demote them two levels
     st.markdown(re.sub(r"^(##+) ", r"\1## ", normalize_math(entry.body), flags=re.MULTILINE))

@@ -8,12 +8,13 @@ from typing import Any
 
 from bot import chitchat
 from bot.config import Settings, load_settings, writable_cache
+from bot.context import Context, previous_entry, resolve
 from bot.corpus import documents, load_or_build
 from bot.derivation_cache import DerivationCache
 from bot.embed import Embedder, load_embedder
 from bot.errors import BadQuestion, QuestionTooLong
 from bot.kb import Entry, load_kb
-from bot.retrieve import Retriever
+from bot.retrieve import Ranking, Retriever
 
 # A question is in scope when its best entry is nearer than every out-of-scope example (kb/scope.yaml holds the
 # near-misses) and the calibrated confidence is at least MIN_CONFIDENCE. On the KB itself, each text held out:
@@ -62,6 +63,7 @@ class Answer:
     entry_confidence: float = 0.0  # 0..1: calibrated probability that answers[0] is the entry that answers it
     ambiguous: bool = False  # in scope, but entry_confidence < AMBIGUOUS: the answer is "one of these"
     candidates: list[Suggestion] = field(default_factory=list)  # when ambiguous: the entries it may be
+    follow_up_of: str | None = None  # the previous entry, when the question was read as a follow-up to it
 
     def to_dict(self) -> dict[str, Any]:
         """The `ask --json` object (by hand: dataclasses.asdict would deep-copy the whole entry on every answer)."""
@@ -71,7 +73,7 @@ class Answer:
                 "ambiguous": self.ambiguous, "candidates": [s.to_dict() for s in self.candidates],
                 "answers": [s.to_dict() for s in self.answers],
                 "message": self.message, "related": [s.to_dict() for s in self.related], "snippet": self.snippet,
-                "derivation": self.derivation, "body": e.body if e else None,
+                "derivation": self.derivation, "follow_up_of": self.follow_up_of, "body": e.body if e else None,
                 "answer": None if e is None else {"id": e.id, "title": e.title, "summary": e.summary,
                                                   "topics": list(e.topics), "weeks": list(e.weeks), "body": e.body,
                                                   "url": self.answers[0].url}}
@@ -121,14 +123,21 @@ class Bot:
                       [self.suggestion(self.kb.get(r)) for r in entry.related], entry.snippet_code,
                       self.derivation(entry), entry_confidence=1.0)
 
-    def ask(self, question: str, top_k: int | None = None, derive: bool = True) -> Answer:
+    def ask(self, question: str, top_k: int | None = None, derive: bool = True,
+            context: Context | None = None) -> Answer:
         """Answer one question; raise BadQuestion for input that cannot be a question. Without `derive` the answer
-        has no derivation (SymPy takes ~1.5 s the first time; a caller that shows only its name need not pay it)."""
+        has no derivation (SymPy takes ~1.5 s the first time; a caller that shows only its name need not pay it).
+        With `context` (the previous turn), a follow-up such as "and for ReLU?" is read against that turn."""
         question = check_question(question, self.settings.max_question_chars)
+        previous = None if context is None else previous_entry(self.kb, context)
         top_k = max(3, top_k or self.settings.top_k)
         if (small_talk := chitchat.reply(question)) is not None:
             return Answer(question, "greeting", False, 1.0, [], small_talk)
         ranking = self.retriever.rank(question)
+        if previous is not None and context is not None:
+            followed = self._follow_up(question, previous, context, ranking, top_k, derive)
+            if followed is not None:
+                return followed
         answers = [self.suggestion(self.kb.get(h.entry_id), h.score) for h in ranking.hits[:top_k]]
         confidence, entry_confidence = round(ranking.confidence, 4), round(ranking.entry_confidence, 4)
         if confidence < MIN_CONFIDENCE or ranking.margin <= 0:
@@ -148,23 +157,47 @@ class Bot:
         return Answer(question, "answer", True, confidence, answers, message, best, related, best.snippet_code,
                       self.derivation(best, question) if derive else None, entry_confidence, ambiguous, candidates)
 
+    def _follow_up(self, question: str, previous: Entry, context: Context, alone: Ranking, top_k: int,
+                   derive: bool) -> Answer | None:
+        """The answer to `question` read as a follow-up to `previous`, or None to answer it as if read alone."""
+        alone_answered = alone.confidence >= MIN_CONFIDENCE and alone.margin > 0
+        in_context = self.retriever.rank(f"{previous.title} {question}")
+        found = resolve(question, previous, self.kb, alone, in_context, alone_answered, context.previous_question)
+        if found.entry_id is None:
+            return None
+        best = self.kb.get(found.entry_id)
+        scores = {h.entry_id: h.score for h in in_context.hits}
+        order = [best.id] + [h.entry_id for h in in_context.hits if h.entry_id != best.id]
+        answers = [self.suggestion(self.kb.get(i), scores[i]) for i in order[:top_k]]
+        # the question read after the previous entry's title is what was answered: its probabilities, not alone's
+        right = in_context.hits[0].entry_id == best.id
+        entry_confidence = round(in_context.entry_confidence if right else min(in_context.entry_confidence,
+                                                                                   AMBIGUOUS), 4)
+        return Answer(question, "answer", True, round(in_context.confidence, 4), answers, "", best,
+                      [self.suggestion(self.kb.get(r)) for r in best.related], best.snippet_code,
+                      self.derivation(best, choices=found.choices) if derive else None, entry_confidence,
+                      follow_up_of=previous.id)
+
     def similar(self, text: str, k: int = 5) -> list[Suggestion]:
         """The k entries nearest to `text`, best first: retrieval only (no scope decision, no derivation)."""
         text = check_question(text, self.settings.max_question_chars)
         return [self.suggestion(self.kb.get(h.entry_id), h.score) for h in self.retriever.rank(text).hits[:k]]
 
-    def derivation(self, entry: Entry, question: str = "") -> dict[str, Any] | None:
-        """The entry's derivation, for the activation, loss or layer the question names when it supports them.
-
-        The result's `detected` field says which of those choices came from the question.
+    def derivation(self, entry: Entry, question: str = "",
+                   choices: dict[str, str] | None = None) -> dict[str, Any] | None:
+        """The entry's derivation, for the activation, loss or layer the question names (or `choices`, when given)
+        when it supports them. The result's `detected` field says which of those choices were used.
         """
         if entry.derivation is None:
             return None
         from bot.derive import detect_choices  # no SymPy: that is only imported to compute a derivation
 
-        detected = detect_choices(question)
+        detected = detect_choices(question) if choices is None else choices
+        # detect_choices gives the layer as text; derive() takes it as a number (as text it raised ValueError,
+        # and every question naming a layer got the default derivation)
+        wanted: dict[str, Any] = {k: int(v) if k == "layer" else v for k, v in detected.items()}
         try:
-            result = self.derivations.get(entry.derivation, detected)
+            result = self.derivations.get(entry.derivation, wanted)
         except ValueError:  # no variant for that choice (e.g. softmax in the sigmoid derivation): the default one
             result, detected = self.derivations.get(entry.derivation, {}), {}
         used = {k: v for k, v in detected.items() if result["choice"].get(k) == str(v)}

@@ -31,6 +31,7 @@ from bot import preview
 from bot.answer import AMBIGUOUS, VISIBLE, Answer, Bot, Suggestion, check_question, surrogate_at
 from bot.batching import MAX_TEXTS, BatchingEmbedder
 from bot.config import Settings, load_settings, sandbox_limits, writable_cache
+from bot.context import Context
 from bot.embed import load_embedder
 from bot.errors import EntryNotFound
 from bot.guards import ERRORS, KEY_HEADER, ApiError, BodyLimit, RateLimit, check_key, install_error_handlers
@@ -68,12 +69,23 @@ def _not_a_bool(value: Any) -> Any:
     return value
 
 
+class AskContext(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    previous_entry_id: str = Field(min_length=1, examples=["dz-output-derivation"],
+                                   description="answer.id of the previous answer in this conversation")
+    previous_question: str = Field("", max_length=4000,
+                                   description="That answer's question, if you have it (its activation, loss or "
+                                               "layer carry over to a follow-up that keeps them)")
+
+
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(min_length=1, pattern=VISIBLE.pattern, examples=["why no 1/m in dZ2?"],
                           description="The question in the student's words: at least one character that is not "
                                       "white space or a control character (control characters are removed)")
     top_k: int | None = Field(None, ge=1, le=50, description="Ranked answers to return (at least 3)")
+    context: AskContext | None = Field(None, description="The previous turn: a short follow-up (\"and for ReLU?\", "
+                                                         "\"what about db?\") is read against its entry")
 
     _whole = field_validator("top_k", mode="before")(_not_a_bool)
 
@@ -111,6 +123,8 @@ class AskResponse(BaseModel):
     related: list[SuggestionOut]
     snippet: str | None = Field(description="The entry's runnable NumPy demonstration")
     derivation: dict[str, Any] | None = Field(description="The SymPy derivation: {name, title, choice, steps, detected}")
+    follow_up_of: str | None = Field(None, description="context.previous_entry_id when the question was read as a "
+                                                       "follow-up to it; null when it was read alone")
     body: str | None
     answer: EntryOut | None = Field(description="The best entry when in scope")
     answer_markdown: str = Field(description="A forum-ready reply (Discourse Markdown)")
@@ -262,7 +276,8 @@ async def readyz(bot: BotDep, settings: SettingsDep) -> dict[str, Any]:
 async def ask(body: AskRequest, bot: BotDep, request: Request) -> dict[str, Any]:
     """The same object as `python -m bot ask --json`, plus `answer_markdown` (a forum reply), `permalink`, `ask_id`."""
     store = request.app.state.store if request.app.state.settings.log_questions else None
-    return await _infer(request, _answer, bot, body.question, body.top_k, store)
+    context = Context(body.context.previous_entry_id, body.context.previous_question) if body.context else None
+    return await _infer(request, _answer, bot, body.question, body.top_k, store, context)
 
 
 async def _infer(request: Request, work: Callable[..., T], *args: Any) -> T:
@@ -271,10 +286,11 @@ async def _infer(request: Request, work: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(request.app.state.inference, work, *args)
 
 
-def _answer(bot: Bot, question: str, top_k: int | None, store: Store | None) -> dict[str, Any]:
+def _answer(bot: Bot, question: str, top_k: int | None, store: Store | None,
+            context: Context | None = None) -> dict[str, Any]:
     """The whole of /v1/ask in one thread: a hop between threads costs more than the answer's own 0.6 ms."""
     start = time.perf_counter()
-    answer = bot.ask(question, top_k)
+    answer = bot.ask(question, top_k, context=context)
     ask_id = None
     if store is not None:
         try:

@@ -9,14 +9,18 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.chitchat import CODE_ONLY
 from bot.errors import BadQuestion, BotError, KBError
 
+if TYPE_CHECKING:
+    from bot.context import Context
+
 EXAMPLES = """examples:
   python -m bot ask "why is there no 1/m in dZ[L]?"
   python -m bot ask --json "how is dA_prev = W.T dZ derived"
+  python -m bot ask --after dz-output-derivation "and what if the hidden layer is ReLU instead?"
   python -m bot ask --jsonl questions.jsonl > answers.jsonl
   python -m bot eval ../shared/eval/dev.jsonl
   python -m bot run one-over-m-in-dzl
@@ -59,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="answer each line of FILE ({\"question\": ...}); one JSON object per line")
     ask.add_argument("-k", "--top-k", type=_positive, default=None,
                      help="ranked answers to return (default and minimum: 3)")
+    ask.add_argument("--after", metavar="ENTRY_ID",
+                     help="the previous answer's entry id: read a follow-up (\"and for ReLU?\") against it; "
+                          "in --jsonl, a line's {\"context\": {\"previous_entry_id\": ...}} does the same")
     ask.set_defaults(run=_ask)
 
     build = sub.add_parser("build", help="(re)build the index from kb/, with a progress bar")
@@ -173,12 +180,32 @@ def _ask(args: argparse.Namespace) -> int:
     from bot.config import load_settings
 
     check_question(question, load_settings().max_question_chars)  # refuse bad input before the model loads
-    answer = _bot(progress=True).ask(question, args.top_k, derive=args.json)  # text shows only its name
+    answer = _bot(progress=True).ask(question, args.top_k, derive=args.json, context=_after(args))  # text: name only
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
         print(_render(answer))
     return 0
+
+
+def _after(args: argparse.Namespace) -> Context | None:
+    from bot.context import Context
+
+    return Context(args.after) if args.after else None
+
+
+def _line_context(row: dict[str, Any]) -> Context | None:
+    """A --jsonl line's "context" object, as POST /v1/ask takes it; ValueError naming the field otherwise."""
+    from bot.context import Context
+
+    context = row.get("context")
+    if context is None:
+        return None
+    if not isinstance(context, dict) or not isinstance(context.get("previous_entry_id"), str) \
+            or not isinstance(context.get("previous_question", ""), str):
+        raise ValueError("'context' must be an object like {\"previous_entry_id\": \"dz-output-derivation\"} "
+                         "(with an optional string 'previous_question')")
+    return Context(context["previous_entry_id"], context.get("previous_question", ""))
 
 
 def _stdin_text() -> str:
@@ -205,7 +232,7 @@ def _ask_jsonl(args: argparse.Namespace) -> int:
             question = row.get("question") if isinstance(row, dict) else None
             if not isinstance(question, str):
                 raise ValueError("expected an object with a string field 'question'")
-            out = bot.ask(question, args.top_k).to_dict()
+            out = bot.ask(question, args.top_k, context=_line_context(row) or _after(args)).to_dict()
         except json.JSONDecodeError as exc:
             out = {"line": number, "error": f"not valid JSON ({exc.msg} at column {exc.colno}); "
                                             "write one object per line, like {\"question\": \"...\"}"}

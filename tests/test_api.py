@@ -459,6 +459,17 @@ def test_serve_refuses_bad_arguments_before_loading_anything(capsys: pytest.Capt
 
 # --- the real model ---------------------------------------------------------------------------------------------------
 
+def test_ask_with_an_unknown_previous_entry_is_404_naming_the_field(client: TestClient) -> None:
+    response = client.post("/v1/ask", json={"question": "and db?", "context": {"previous_entry_id": "nope"}})
+    assert response.status_code == 404 and "context.previous_entry_id 'nope'" in response.text
+
+
+def test_the_schema_documents_the_ask_context(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert "previous_entry_id" in schemas["AskContext"]["properties"]
+    assert "context" in schemas["AskRequest"]["properties"] and "follow_up_of" in schemas["AskResponse"]["properties"]
+
+
 def test_real_ask_and_preview(real_bot: Bot, tmp_path: Path) -> None:
     settings = replace(real_bot.settings, db_path=tmp_path / "bot.sqlite3", api_rate_limit=0)
     with TestClient(create_app(lambda: real_bot, settings)) as client:
@@ -469,6 +480,16 @@ def test_real_ask_and_preview(real_bot: Bot, tmp_path: Path) -> None:
     assert body["answer"]["id"] == "one-over-m-placement" and "$$" in body["answer_markdown"]
     assert "da-prev-derivation" in [e["id"] for e in similar["entries"]]
     assert page.count("<math ") > 20 and 'class="tex"' not in page
+
+
+def test_real_follow_up_with_context_gets_the_chats_entry_and_derivation(real_bot: Bot, tmp_path: Path) -> None:
+    settings = replace(real_bot.settings, db_path=tmp_path / "bot.sqlite3", api_rate_limit=0)
+    with TestClient(create_app(lambda: real_bot, settings)) as client:
+        wait_ready(client)
+        body = client.post("/v1/ask", json={"question": "and what if the hidden layer is ReLU instead?",
+                                            "context": {"previous_entry_id": "dz-output-derivation"}}).json()
+    assert body["answer"]["id"] == "dz-hidden-derivation" and body["follow_up_of"] == "dz-output-derivation"
+    assert body["derivation"]["choice"]["activation"] == "relu"
 
 
 def test_served_app_runs_the_model_in_worker_processes_and_stops_them(tmp_path: Path) -> None:

@@ -68,6 +68,15 @@ def test_follow_up_click_answers_it_as_a_new_turn(app: AppTest) -> None:
     assert titles(app)[1] == follow_up.label
 
 
+def test_a_follow_up_is_read_against_the_previous_answer(app: AppTest) -> None:
+    ask(app, "How is dZ[L] = A[L] - Y derived?")
+    app.chat_input[0].set_value("and what if the hidden layer is ReLU instead?").run()
+    assert not app.exception
+    assert titles(app)[1] == "Deriving dZ[l] = dA[l] * g'(Z[l]) for a hidden layer"
+    assert any(e.label.endswith("for relu, as in your question") for e in app.expander)
+    assert any(c.value.startswith("read as a follow-up to “Deriving dZ[L] = A[L] - Y") for c in app.caption)
+
+
 def test_run_shows_the_snippets_output(app: AppTest) -> None:
     ask(app, "I put 1/m in dZ[L] and dropped it from dW and db, is that right?")
     app.button(key="run-0").click().run()

@@ -89,6 +89,30 @@ def test_ask_usage_errors_exit_2_before_loading_the_model(args: list[str], messa
     assert capsys.readouterr().err.startswith(message)
 
 
+def test_ask_after_an_unknown_entry_exits_1_naming_it(use_fake_bot: Bot, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["ask", "--after", "nope", "and db?"]) == 1
+    assert "context.previous_entry_id 'nope' is not an entry id" in capsys.readouterr().err
+
+
+def test_ask_jsonl_reads_a_lines_context(use_fake_bot: Bot, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "turns.jsonl"
+    path.write_text('{"question": "and for tanh?", "context": {"previous_entry_id": "relu-derivative"}}\n'
+                    '{"question": "and db?", "context": "shapes"}\n', encoding="utf-8")
+    assert cli.main(["ask", "--jsonl", str(path)]) == 0
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert first["follow_up_of"] == "relu-derivative" and first["answer"]["id"] == "relu-derivative"
+    assert second["line"] == 2 and "'context' must be an object" in second["error"]
+
+
+def test_real_ask_after_gets_the_chats_entry(real_bot: Bot, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(cli, "_bot", lambda **_: real_bot)
+    assert cli.main(["ask", "--json", "--after", "dz-output-derivation",
+                     "and what if the hidden layer is ReLU instead?"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["answer"]["id"] == "dz-hidden-derivation" and data["derivation"]["choice"]["activation"] == "relu"
+
+
 def test_validate_lists_problems_and_exits_1(kb_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("BOT_KB_DIR", str(kb_dir))
