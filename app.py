@@ -17,7 +17,8 @@ from bot.chitchat import CODE_ONLY
 from bot.config import load_settings, sandbox_limits
 from bot.context import Context
 from bot.errors import BotError
-from bot.render import ask_a_mentor_url, derivation_markdown, forum_post, normalize_math
+from bot.forum import forum_post
+from bot.render import ask_a_mentor_url, derivation_markdown, normalize_math
 from bot.sandbox import RunResult, describe_isolation, run_code
 from bot.store import MAX_COMMENT_CHARS, Feedback, Store
 

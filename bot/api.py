@@ -34,10 +34,10 @@ from bot.config import Settings, load_settings, sandbox_limits, writable_cache
 from bot.context import Context
 from bot.embed import load_embedder
 from bot.errors import EntryNotFound
+from bot.forum import forum_post
 from bot.guards import ERRORS, KEY_HEADER, ApiError, BodyLimit, RateLimit, check_key, install_error_handlers
 from bot.kb import Entry
 from bot.model_process import ModelProcess
-from bot.render import forum_post
 from bot.sandbox import MAX_CODE_CHARS, RunResult, describe_isolation, isolation_mode, run_code
 from bot.store import MAX_COMMENT_CHARS, Feedback, Store
 
@@ -298,7 +298,7 @@ def _answer(bot: Bot, question: str, top_k: int | None, store: Store | None,
         except Exception:  # logged; the client still gets its answer (with ask_id null)
             log.exception("could not log the ask")
     permalink = bot.permalink(answer.entry.id) if answer.entry else None
-    markdown = forum_post(answer, permalink or "") if answer.kind != "greeting" else answer.message + "\n"
+    markdown = forum_post(answer, permalink)  # the one post a forum gets, the forum bot's included
     return answer.to_dict() | {"answer_markdown": markdown, "permalink": permalink, "ask_id": ask_id}
 
 

@@ -1,4 +1,4 @@
-"""Turn answers into text for people: math delimiters Streamlit can render, Discourse posts, mentor links."""
+"""Turn answers into text for people: math delimiters Streamlit can render, derivations, mentor links."""
 from __future__ import annotations
 
 import re
@@ -34,24 +34,6 @@ def derivation_markdown(derivation: dict[str, Any]) -> str:
     for number, step in enumerate(derivation["steps"], 1):
         lines += [f"{number}. {step['text']}", "", "$$", step["latex"], "$$", ""]
     return "\n".join(lines).rstrip() + "\n"
-
-
-def forum_post(answer: Answer, permalink: str) -> str:
-    """A Discourse-ready reply: the entry in Markdown with $-math, the snippet fenced, the permalink last."""
-    if answer.entry is None:
-        nearest = "\n".join(f"- [{s.title}]({s.url})" for s in answer.answers)
-        return f"{answer.message}\n\nNearest entries:\n{nearest}\n"
-    parts = []
-    if answer.candidates:  # ambiguous: say so first, so a mentor (or the student) checks which one it is
-        parts += ["This may be one of these:", ""]
-        parts += [f"- [{c.title}]({c.url}): {normalize_math(c.summary)}" for c in answer.candidates]
-        parts += ["", "The first one, in full:", ""]
-    parts += [f"### {answer.entry.title}", "", normalize_math(answer.entry.body).strip()]
-    if answer.snippet:
-        parts += ["", "Check it numerically (NumPy, runs in a notebook):", "", "```python", answer.snippet.rstrip(),
-                  "```"]
-    parts += ["", f"Full answer, with the derivation and a runnable check: {permalink}"]
-    return "\n".join(parts) + "\n"
 
 
 def ask_a_mentor_url(forum_url: str, question: str, answer: Answer | None) -> str:

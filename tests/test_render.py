@@ -1,4 +1,4 @@
-"""Rendering: math that Streamlit can typeset, Discourse-ready posts, and pre-filled mentor links."""
+"""Rendering: math that Streamlit can typeset, derivations, and pre-filled mentor links."""
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from bot.answer import Bot
 from bot.config import ROOT
 from bot.kb import load_kb
-from bot.render import ask_a_mentor_url, derivation_markdown, forum_post, normalize_math
+from bot.render import ask_a_mentor_url, derivation_markdown, normalize_math
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -35,21 +35,6 @@ def test_normalize_math_is_idempotent(text: str) -> None:
 def test_kb_bodies_are_already_normal() -> None:
     for entry in load_kb(ROOT / "kb").entries:
         assert normalize_math(entry.body) == entry.body, entry.id
-
-
-def test_forum_post_keeps_math_fences_the_snippet_and_ends_with_the_link(fake_bot: Bot) -> None:
-    answer = fake_bot.answer_for("one-over-m")
-    answer = type(answer)(**{**answer.__dict__, "snippet": "import numpy as np\nprint(1)\n"})
-    post = forum_post(answer, "https://bot.example/e/one-over-m")
-    assert post.startswith("### Why 1/m is in dW but not in dZ")
-    assert r"$dW^{[l]} = \frac{1}{m} dZ^{[l]} A^{[l-1]T}$" in post
-    assert "```python\nimport numpy as np\nprint(1)\n```" in post
-    assert post.rstrip().endswith("https://bot.example/e/one-over-m")
-
-
-def test_forum_post_for_an_out_of_scope_answer_lists_the_nearest(fake_bot: Bot) -> None:
-    post = forum_post(fake_bot.ask("tell me a joke please"), "unused")
-    assert post.startswith("This knowledge base does not cover that.") and "Nearest entries:\n- [" in post
 
 
 def test_mentor_link_prefills_title_and_body(fake_bot: Bot) -> None:
