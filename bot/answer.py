@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from bot import chitchat
 from bot.config import Settings, load_settings, writable_cache
 from bot.context import Context, previous_entry, resolve
 from bot.corpus import documents, load_or_build
+from bot.datatypes import Answer, Entry, Suggestion
 from bot.derivation_cache import DerivationCache
 from bot.embed import Embedder, load_embedder
 from bot.errors import BadQuestion, QuestionTooLong
-from bot.kb import Entry, load_kb
+from bot.kb import load_kb
 from bot.retrieve import Ranking, Retriever
 
 # A question is in scope when its best entry is nearer than every out-of-scope example (kb/scope.yaml holds the
@@ -32,51 +32,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 # Python and the API schema's ECMAScript regex (VISIBLE.pattern is its `pattern`) agree on every character.
 VISIBLE = re.compile("[^\t\n\v\f\r \x00-\x08\x0e-\x1f\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f"
                      "\u205f\u3000\ufeff]")
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    id: str
-    title: str
-    topics: list[str]
-    score: float | None  # ranking score; None for a related-entry link
-    url: str
-    summary: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "summary": self.summary, "topics": list(self.topics),
-                "score": self.score, "url": self.url}
-
-
-@dataclass(frozen=True)
-class Answer:
-    question: str
-    kind: str  # "answer" | "out_of_scope" | "greeting" (any small talk)
-    in_scope: bool
-    confidence: float  # 0..1: calibrated probability that the KB answers the question
-    answers: list[Suggestion]  # ranked nearest entries (suggestions when out of scope)
-    message: str  # one-line text for the user: a caveat, the "not covered" reply or the small-talk reply
-    entry: Entry | None = None  # the best entry when in scope
-    related: list[Suggestion] = field(default_factory=list)
-    snippet: str | None = None  # the entry's runnable NumPy demonstration (code)
-    derivation: dict[str, Any] | None = None  # the entry's SymPy derivation: {name, title, choice, steps}
-    entry_confidence: float = 0.0  # 0..1: calibrated probability that answers[0] is the entry that answers it
-    ambiguous: bool = False  # in scope, but entry_confidence < AMBIGUOUS: the answer is "one of these"
-    candidates: list[Suggestion] = field(default_factory=list)  # when ambiguous: the entries it may be
-    follow_up_of: str | None = None  # the previous entry, when the question was read as a follow-up to it
-
-    def to_dict(self) -> dict[str, Any]:
-        """The `ask --json` object (by hand: dataclasses.asdict would deep-copy the whole entry on every answer)."""
-        e = self.entry
-        return {"question": self.question, "kind": self.kind, "in_scope": self.in_scope,
-                "confidence": self.confidence, "entry_confidence": self.entry_confidence,
-                "ambiguous": self.ambiguous, "candidates": [s.to_dict() for s in self.candidates],
-                "answers": [s.to_dict() for s in self.answers],
-                "message": self.message, "related": [s.to_dict() for s in self.related], "snippet": self.snippet,
-                "derivation": self.derivation, "follow_up_of": self.follow_up_of, "body": e.body if e else None,
-                "answer": None if e is None else {"id": e.id, "title": e.title, "summary": e.summary,
-                                                  "topics": list(e.topics), "weeks": list(e.weeks), "body": e.body,
-                                                  "url": self.answers[0].url}}
 
 
 class Bot:

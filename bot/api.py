@@ -32,11 +32,11 @@ from bot.answer import AMBIGUOUS, VISIBLE, Answer, Bot, Suggestion, check_questi
 from bot.batching import MAX_TEXTS, BatchingEmbedder
 from bot.config import Settings, load_settings, sandbox_limits, writable_cache
 from bot.context import Context
+from bot.datatypes import Entry
 from bot.embed import load_embedder
 from bot.errors import EntryNotFound
 from bot.forum import forum_post
 from bot.guards import ERRORS, KEY_HEADER, ApiError, BodyLimit, RateLimit, check_key, install_error_handlers
-from bot.kb import Entry
 from bot.model_process import ModelProcess
 from bot.sandbox import MAX_CODE_CHARS, RunResult, describe_isolation, isolation_mode, run_code
 from bot.store import MAX_COMMENT_CHARS, Feedback, Store

@@ -9,8 +9,8 @@ import tempfile
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from bot.datatypes import Limits
 from bot.errors import ConfigError
-from bot.sandbox import Limits
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent

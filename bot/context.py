@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.datatypes import Entry, KnowledgeBase
 from bot.derive import _ACTIVATION_WORDS, _LOSS_WORDS, OPTIONS, OUTPUT_PAIRS, detect_choices
 from bot.errors import BadQuestion, EntryNotFound
-from bot.kb import Entry, KnowledgeBase
 from bot.notation import normalize
 from bot.retrieve import Ranking
 

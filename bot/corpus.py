@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from bot import __version__
+from bot.datatypes import KnowledgeBase
 from bot.embed import Embedder
 from bot.index import VectorIndex
-from bot.kb import KnowledgeBase
 from bot.notation import normalize
 
 log = logging.getLogger(__name__)

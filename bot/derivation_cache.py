@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
-SOURCES = ("derive.py", "derivations.py")  # the code a derivation's steps come from
+SOURCES = ("chain.py", "derive.py", "derivations.py")  # the code a derivation's steps come from
 
 
 def code_version() -> str:

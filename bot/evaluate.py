@@ -7,9 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.answer import Answer
+from bot.datatypes import Answer, KnowledgeBase
 from bot.errors import BadQuestion
-from bot.kb import KnowledgeBase
 
 DECLINED = "(declined)"  # what a confusion names as "got" when the bot said the KB does not cover the question
 # A probability is calibrated when no bin of at least MIN_BIN questions predicts more than SLACK above what it sees.

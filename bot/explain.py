@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bot.sandbox import RunResult
-
-if TYPE_CHECKING:
-    from bot.lab import Setup
+from bot.datatypes import RunResult
+from bot.networks import Setup
 
 NAMES = "backward(X, Y, params, cache), L_model_backward(AL, Y, caches) or linear_backward(dZ, cache)"
 DNN_UTILS = {"relu_backward", "sigmoid_backward", "tanh_backward", "linear_activation_backward", "sigmoid", "relu"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.answer import Answer
+from bot.datatypes import Answer
 from bot.render import normalize_math
 
 # The specialization's graded exercise functions (compared case-insensitively, so "l_model_backward" counts), plus

@@ -7,16 +7,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from bot.kb import KnowledgeBase
+from bot.datatypes import KnowledgeBase, Suggestion
 from bot.notation import normalize
 from bot.store import LoggedAsk, Store
 
 if TYPE_CHECKING:
-    from bot.answer import Bot, Suggestion
+    from bot.embed import Embedder
+    from bot.retrieve import Retriever
 
 # Mean cosine within a group, on embeddings centred on the KB's mean. Tuned on hand-made paraphrase sets: 6
 # topics x 2-4 wordings give 7 groups (one split), 20 distinct questions give 14, 36 KB entries' questions 23.
@@ -24,6 +25,15 @@ SAME_MEANING = 0.35
 MAX_QUESTIONS = 3000  # distinct questions grouped (the most recent): the clustering holds an n x n matrix
 REASONS = ("out_of_scope", "unsure", "not_helpful")
 UNSURE = 0.8  # an ask answered with a confidence (covered) below this is listed for mentors as unsure
+
+
+class Searcher(Protocol):
+    """What the report needs of the Bot (bot.answer.Bot is one), so that mentors' code never imports the Bot."""
+
+    retriever: Retriever
+    embedder: Embedder
+
+    def similar(self, text: str, k: int = 5) -> list[Suggestion]: ...
 
 
 @dataclass(frozen=True)
@@ -150,7 +160,7 @@ def entry_stats(store: Store, kb: KnowledgeBase, since: float | None = None) -> 
     return stats
 
 
-def doubtful_groups(store: Store, load_bot: Callable[[], Bot], since: float | None = None) -> list[Group]:
+def doubtful_groups(store: Store, load_bot: Callable[[], Searcher], since: float | None = None) -> list[Group]:
     """The unanswered, unsure and not-helpful asks grouped by meaning; the model loads only if there are any."""
     doubtful = store.asks(since, unsure_below=UNSURE)
     if not doubtful:
@@ -169,12 +179,12 @@ def doubtful_groups(store: Store, load_bot: Callable[[], Bot], since: float | No
     return group_questions(doubtful, encode, lambda q: _nearest(bot, q), UNSURE)
 
 
-def build_report(store: Store, kb: KnowledgeBase, load_bot: Callable[[], Bot], since: float | None = None) -> Report:
+def build_report(store: Store, kb: KnowledgeBase, load_bot: Callable[[], Searcher], since: float | None = None) -> Report:
     """The whole summary (what the mentor page shows and `python -m bot report` prints)."""
     return Report(since, store.totals(since), doubtful_groups(store, load_bot, since), entry_stats(store, kb, since))
 
 
-def _nearest(bot: Bot, question: str) -> Suggestion | None:
+def _nearest(bot: Searcher, question: str) -> Suggestion | None:
     from bot.errors import BadQuestion
 
     try:

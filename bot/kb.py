@@ -5,14 +5,14 @@ import difflib
 import hashlib
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import frontmatter
 import yaml
 
-from bot.errors import EntryNotFound, KBError
+from bot.datatypes import DERIVATION_NAMES, Entry, KnowledgeBase
+from bot.errors import KBError
 
 MIN_QUESTIONS = 8
 REQUIRED = ("id", "title", "summary", "topics", "weeks", "related", "questions")
@@ -20,43 +20,6 @@ OPTIONAL = ("snippet", "derivation", "posts")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 WEEK = re.compile(r"^C[1-5]W[1-4]$")
 BOUNDARY = re.compile(r"^-{3,}\s*$")  # what python-frontmatter takes as the line that opens or closes the fields
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One curated answer: a Markdown body plus the metadata retrieval and the UI need."""
-
-    id: str
-    title: str
-    summary: str
-    topics: tuple[str, ...]
-    weeks: tuple[str, ...]
-    related: tuple[str, ...]
-    questions: tuple[str, ...]
-    body: str
-    path: Path
-    snippet: str | None = None  # file name under kb/snippets/
-    derivation: str | None = None  # a name from bot.derive.NAMES
-    snippet_code: str | None = None  # the snippet file's text, read once at load
-    posts: tuple[str, ...] = ()  # whole forum-style posts (context, code, errors) this entry answers
-
-
-@dataclass(frozen=True)
-class KnowledgeBase:
-    entries: tuple[Entry, ...]
-    topics: dict[str, str]  # key -> description, from kb/topics.json
-    covers: str  # one line saying what the KB answers, from kb/scope.yaml
-    out_of_scope: tuple[str, ...]  # examples of questions the KB deliberately does not answer
-    content_hash: str
-
-    def get(self, entry_id: str) -> Entry:
-        for entry in self.entries:
-            if entry.id == entry_id:
-                return entry
-        raise EntryNotFound(f"no entry with id {entry_id!r}; `python -m bot list` shows the ids")
-
-    def covering(self, topic: str) -> list[Entry]:
-        return [e for e in self.entries if topic in e.topics]
 
 
 def load_kb(kb_dir: Path) -> KnowledgeBase:
@@ -245,11 +208,9 @@ def _check_extras(where: str, path: Path, meta: dict[str, Any], problems: list[s
             except OSError as exc:
                 problems.append(f"{_show(file)}: cannot be read ({exc.strerror}); make it a readable file")
     derivation = meta.get("derivation")
-    if derivation is not None:
-        from bot.derive import NAMES  # cheap: sympy loads only when a derivation runs
-
-        if derivation not in NAMES:
-            problems.append(f"{where}: field 'derivation': unknown derivation {derivation!r}; use one of {', '.join(NAMES)}")
+    if derivation is not None and derivation not in DERIVATION_NAMES:
+        problems.append(f"{where}: field 'derivation': unknown derivation {derivation!r}; "
+                        f"use one of {', '.join(DERIVATION_NAMES)}")
     return code
 
 

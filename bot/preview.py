@@ -16,7 +16,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
-from bot.kb import Entry
+from bot.datatypes import Entry
 from bot.render import FENCE, MATH, normalize_math  # the chat's rules for where code and math start and end
 
 SITE_NAME = "Backprop Q&A"

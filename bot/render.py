@@ -5,7 +5,7 @@ import re
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from bot.answer import Answer
+from bot.datatypes import Answer
 
 FENCE = re.compile(r"(```.*?```|`[^`\n]*`)", re.DOTALL)  # code is left exactly as written
 _DISPLAY = re.compile(r"\\\[(.+?)\\\]", re.DOTALL)

@@ -22,9 +22,9 @@ import numpy as np
 
 from bot import fit
 from bot.corpus import Doc
+from bot.datatypes import KnowledgeBase
 from bot.embed import Embedder
 from bot.index import VectorIndex
-from bot.kb import KnowledgeBase
 from bot.lexical import BM25
 from bot.notation import lexical_tokens, normalize
 from bot.segment import WINDOW, pieces, segments

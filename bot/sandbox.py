@@ -23,9 +23,10 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from bot.datatypes import Limits, RunResult
 
 NOBODY = 65534
 MAX_CODE_CHARS = 100_000
@@ -33,33 +34,6 @@ ENV = {  # the whole environment the snippet sees: no secrets, no proxies, no PY
     "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
     "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg",
 }
-
-
-@dataclass(frozen=True)
-class Limits:
-    wall_seconds: float = 10.0
-    cpu_seconds: int = 10
-    memory_mb: int = 1024  # address space; NumPy + Python need ~300 MB of it
-    output_kb: int = 64  # shown to the student; the rest is cut with a note
-    processes: int = 16  # new processes and threads the snippet may start
-    file_mb: int = 8  # largest file it may write; also ends a print flood early
-    disk_mb: int = 100  # bytes written to /sandbox and /tmp together
-    files: int = 1000  # files and folders it may create there
-
-
-@dataclass(frozen=True)
-class RunResult:
-    stdout: str
-    stderr: str
-    exit_code: int | None  # None when it never started
-    seconds: float
-    limit: str | None  # "wall-time", "cpu-time", "memory", "output", "disk", "files", "processes" or None
-    message: str  # one line for the student
-    isolation: str  # "bubblewrap", "limits only", "limits only (as root)" or "none" (refused)
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0 and self.limit is None
 
 
 @cache

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from bot.answer import Answer
+from bot.datatypes import Answer
 from bot.errors import ConfigError, StoreBusy
 
 SCHEMA_VERSION = 2

@@ -15,21 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sympy.core.function import AppliedUndef
 
+from bot.chain import Chain, Derivation, DerivationError, Step, difference
 from bot.config import ROOT
-from bot.derive import (
-    ACTIVATIONS,
-    LOSSES,
-    NAMES,
-    OPTIONS,
-    OUTPUT_PAIRS,
-    Chain,
-    Derivation,
-    DerivationError,
-    Step,
-    derive,
-    detect_choices,
-    difference,
-)
+from bot.derive import ACTIVATIONS, LOSSES, NAMES, OPTIONS, OUTPUT_PAIRS, derive, detect_choices
 
 # Every name with its defaults, and every choice a derivation supports.
 CHOICES: list[tuple[str, dict[str, Any]]] = ([(name, {}) for name in NAMES]
