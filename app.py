@@ -12,15 +12,16 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from bot.answer import Answer, Bot, Suggestion
+from bot.answer import Bot
 from bot.chitchat import CODE_ONLY
 from bot.config import load_settings, sandbox_limits
 from bot.context import Context
+from bot.datatypes import Answer, RunResult, Suggestion
 from bot.errors import BotError
-from bot.forum import forum_post
-from bot.render import ask_a_mentor_url, derivation_markdown, normalize_math
-from bot.sandbox import RunResult, describe_isolation, run_code
-from bot.store import MAX_COMMENT_CHARS, Feedback, Store
+from bot.mentors.store import MAX_COMMENT_CHARS, Feedback, Store
+from bot.proofs.sandbox import describe_isolation, run_code
+from bot.serve.forum import forum_post
+from bot.serve.render import ask_a_mentor_url, derivation_markdown, normalize_math
 
 log = logging.getLogger("app")
 EXAMPLES = [

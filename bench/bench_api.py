@@ -48,8 +48,8 @@ def percentile(values: list[float], q: float) -> float:
 def encoder(questions: list[str], threads: int) -> Any:
     """A warm embedder and a function that encodes the questions `batch` per call for `seconds`: questions/s."""
     from bot.config import load_settings
-    from bot.embed import SentenceEmbedder
-    from bot.notation import normalize
+    from bot.retrieval.embed import SentenceEmbedder
+    from bot.retrieval.notation import normalize
 
     embedder = SentenceEmbedder(load_settings().model, threads)
     texts = [normalize(q) for q in questions]
@@ -214,7 +214,7 @@ async def main() -> None:
     args = parser.parse_args()
 
     from bot.config import load_settings
-    from bot.kb import load_kb
+    from bot.retrieval.kb import load_kb
 
     every = [q for entry in load_kb(load_settings().kb_dir).entries for q in entry.questions]
     questions = every[:: max(1, len(every) // args.questions)][: args.questions]  # spread over all the entries

@@ -30,11 +30,11 @@ def main() -> None:
     t0 = time.perf_counter()
     from bot.answer import Bot
     from bot.config import load_settings
-    from bot.corpus import documents, load_or_build
-    from bot.embed import load_embedder
-    from bot.kb import load_kb
-    from bot.notation import normalize
-    from bot.retrieve import Retriever
+    from bot.retrieval.corpus import documents, load_or_build
+    from bot.retrieval.embed import load_embedder
+    from bot.retrieval.kb import load_kb
+    from bot.retrieval.notation import normalize
+    from bot.retrieval.retrieve import Retriever
 
     t1 = time.perf_counter()
     settings = load_settings()

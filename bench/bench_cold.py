@@ -23,7 +23,7 @@ import json, time
 t0 = time.perf_counter()
 from bot.answer import Bot
 from bot.config import load_settings
-from bot.embed import load_embedder
+from bot.retrieval.embed import load_embedder
 t1 = time.perf_counter()
 s = load_settings()
 embedder = load_embedder(s.model, s.embed_backend, s.cache_dir, s.threads)

@@ -15,8 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.lab import check_code, setup
-from bot.templates import Choices, form_code
+from bot.lab.check import check_code, setup
+from bot.lab.templates import Choices, form_code
 
 WEEK3 = '''import numpy as np
 

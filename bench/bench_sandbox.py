@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.sandbox import bubblewrap, run_code
+from bot.proofs.sandbox import bubblewrap, run_code
 
 TRIVIAL = "import numpy as np\nprint(np.ones(3).sum())"
 

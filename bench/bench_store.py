@@ -21,8 +21,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.answer import Answer, Suggestion
-from bot.store import Feedback, Store
+from bot.datatypes import Answer, Suggestion
+from bot.mentors.store import Feedback, Store
 
 ANSWER = Answer("why is there a 1/m in dW but not in dZ?", "answer", True, 0.93,
                 [Suggestion(f"entry-{i}", "", [], 0.9 - i / 10, "") for i in range(3)], "")

@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from playwright.sync_api import expect, sync_playwright
 
 from bot.answer import Bot
-from bot.api import create_app
 from bot.config import load_settings
+from bot.serve.api import create_app
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, ServedApp, page_server
 
 PAUSE_MS = 400  # the widget's default data-pause

@@ -1,4 +1,4 @@
-"""Fit the ranking weights (bot.retrieve.WEIGHTS) on the KB's own questions and posts, each held out in turn.
+"""Fit the ranking weights (bot.retrieval.retrieve.WEIGHTS) on the KB's own questions and posts, each held out in turn.
 
 Every question and post of every entry is asked with itself removed from the index, its entry's centroid and its
 entry's lexical document; a softmax over the entries is fitted so that an entry sharing a topic with its own entry
@@ -8,7 +8,7 @@ then only to print figures for the current and the fitted weights, never to fit.
 
     python bench/fit_ranking.py [--report ../shared/eval/forum.jsonl ...]
 
-Paste the printed WEIGHTS into bot/retrieve.py; the index and the calibration follow on the next start.
+Paste the printed WEIGHTS into bot/retrieval/retrieve.py; the index and the calibration follow on the next start.
 """
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import fit, retrieve
 from bot.answer import Bot
 from bot.config import ROOT
 from bot.evaluate import evaluate, read_cases
+from bot.retrieval import fit, retrieve
 
 SEEDS = ROOT.parent / "shared" / "seeds" / "opening-posts"
 

@@ -24,7 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.answer import Answer, Bot
+from bot.answer import Bot
+from bot.datatypes import Answer
 
 CONVERSATIONS = Path(__file__).with_name("conversations.jsonl")
 

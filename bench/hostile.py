@@ -14,7 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.sandbox import Limits, bubblewrap, run_code
+from bot.datatypes import Limits
+from bot.proofs.sandbox import bubblewrap, run_code
 
 LISTENER = socket.create_server(("127.0.0.1", 0))  # a real service on the host's loopback, for the socket attack
 PORT = LISTENER.getsockname()[1]

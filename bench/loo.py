@@ -19,7 +19,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.answer import Bot
-from bot.retrieve import WEIGHTS
+from bot.retrieval.retrieve import WEIGHTS
 
 
 def main() -> None:

@@ -8,13 +8,13 @@ from typing import Any
 from bot import chitchat
 from bot.config import Settings, load_settings, writable_cache
 from bot.context import Context, previous_entry, resolve
-from bot.corpus import documents, load_or_build
 from bot.datatypes import Answer, Entry, Suggestion
-from bot.derivation_cache import DerivationCache
-from bot.embed import Embedder, load_embedder
 from bot.errors import BadQuestion, QuestionTooLong
-from bot.kb import load_kb
-from bot.retrieve import Ranking, Retriever
+from bot.proofs.derivation_cache import DerivationCache
+from bot.retrieval.corpus import documents, load_or_build
+from bot.retrieval.embed import Embedder, load_embedder
+from bot.retrieval.kb import load_kb
+from bot.retrieval.retrieve import Ranking, Retriever
 
 # A question is in scope when its best entry is nearer than every out-of-scope example (kb/scope.yaml holds the
 # near-misses) and the calibrated confidence is at least MIN_CONFIDENCE. On the KB itself, each text held out:
@@ -145,7 +145,7 @@ class Bot:
         """
         if entry.derivation is None:
             return None
-        from bot.derive import detect_choices  # no SymPy: that is only imported to compute a derivation
+        from bot.proofs.derive import detect_choices  # no SymPy: that is only imported to compute a derivation
 
         detected = detect_choices(question) if choices is None else choices
         # detect_choices gives the layer as text; derive() takes it as a number (as text it raised ValueError,

@@ -279,9 +279,9 @@ def _build(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if args.if_stale:  # decided from the manifest and the files: loading the model would cost more than the check
         from bot.config import load_settings, writable_cache
-        from bot.corpus import is_current
-        from bot.embed import needs_export
-        from bot.kb import load_kb
+        from bot.retrieval.corpus import is_current
+        from bot.retrieval.embed import needs_export
+        from bot.retrieval.kb import load_kb
 
         settings = load_settings()
         kb, cache = load_kb(settings.kb_dir), writable_cache(settings.cache_dir)
@@ -297,7 +297,7 @@ def _build(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from bot.config import load_settings
-    from bot.kb import validate_kb
+    from bot.retrieval.kb import validate_kb
 
     settings = load_settings()
     problems = validate_kb(settings.kb_dir)
@@ -310,8 +310,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from bot.config import load_settings, sandbox_limits
-    from bot.kb import load_kb
-    from bot.sandbox import run_code
+    from bot.proofs.sandbox import run_code
+    from bot.retrieval.kb import load_kb
 
     settings = load_settings()
     if args.file is not None:
@@ -347,7 +347,7 @@ def visible(output: str) -> str:
 
 
 def _derive(args: argparse.Namespace) -> int:
-    from bot.derive import NAMES, derive
+    from bot.proofs.derive import NAMES, derive
 
     if args.name is None:
         print("\n".join(NAMES))
@@ -362,7 +362,7 @@ def _derive(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from bot.config import load_settings
-    from bot.kb import load_kb
+    from bot.retrieval.kb import load_kb
 
     for entry in load_kb(load_settings().kb_dir).entries:
         print(f"{entry.id:32} {','.join(entry.topics):48} {entry.title}")
@@ -386,9 +386,9 @@ def _report(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from bot.config import load_settings
-    from bot.insights import build_report, render
-    from bot.kb import load_kb
-    from bot.store import Store
+    from bot.mentors.insights import build_report, render
+    from bot.mentors.store import Store
+    from bot.retrieval.kb import load_kb
 
     if args.days is not None and args.days <= 0:
         raise BadQuestion(f"--days must be a positive number of days, got {args.days}")
@@ -410,7 +410,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _store_recover(args: argparse.Namespace) -> int:
     from bot.config import load_settings
-    from bot.store import Store
+    from bot.mentors.store import Store
 
     if not args.damaged.is_file():
         raise BadQuestion(f"{args.damaged} is not a file; give the *.damaged-<time> path the warning named")
@@ -425,7 +425,7 @@ def _serve(args: argparse.Namespace) -> int:
     import os
 
     from bot.config import load_settings
-    from bot.kb import load_kb
+    from bot.retrieval.kb import load_kb
 
     if (args.workers is not None and args.workers < 0) or not 0 < args.port < 65536:
         raise BadQuestion(f"--workers must be >= 0 (0 = one per core) and --port 1..65535, got {args.workers} and "
@@ -436,7 +436,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
-    from bot.api import app_from_env
+    from bot.serve.api import app_from_env
 
     logs = {**LOGGING_CONFIG, "loggers": {**LOGGING_CONFIG["loggers"],  # bot.*'s start-up and errors, as uvicorn's
                                           "bot": {"handlers": ["default"], "level": "INFO", "propagate": False}}}
@@ -449,8 +449,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _check_grads(args: argparse.Namespace) -> int:
     from bot.config import load_settings, sandbox_limits
-    from bot.lab import check_code
-    from bot.templates import TEMPLATES
+    from bot.lab.check import check_code
+    from bot.lab.templates import TEMPLATES
 
     if args.template:
         print(TEMPLATES[args.template], end="")

@@ -9,7 +9,7 @@ A question is read in context only when it looks like a follow-up (it opens with
 3. it names only a gradient (dW, db, dZ, dA): the previous entry if its title has it, else the neighbour that does;
 4. otherwise the previous entry or one of its related entries, by the question's own ranking, nudged by its
    ranking when read after the previous entry's title.
-No SymPy here: which choices a derivation has is read from bot/derive.py's tables.
+No SymPy here: which choices a derivation has is read from bot/proofs/derive.py's tables.
 """
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ import re
 from dataclasses import dataclass
 
 from bot.datatypes import Entry, KnowledgeBase
-from bot.derive import _ACTIVATION_WORDS, _LOSS_WORDS, OPTIONS, OUTPUT_PAIRS, detect_choices
 from bot.errors import BadQuestion, EntryNotFound
-from bot.notation import normalize
-from bot.retrieve import Ranking
+from bot.proofs.derive import _ACTIVATION_WORDS, _LOSS_WORDS, OPTIONS, OUTPUT_PAIRS, detect_choices
+from bot.retrieval.notation import normalize
+from bot.retrieval.retrieve import Ranking
 
 # Longer than this, a question carries its own topic: it is read alone even after an "and".
 MAX_WORDS = 12

@@ -4,8 +4,9 @@ from __future__ import annotations
 import streamlit as st
 
 from bot.config import load_settings
+from bot.datatypes import KnowledgeBase
 from bot.errors import BotError
-from bot.kb import KnowledgeBase, load_kb
+from bot.retrieval.kb import load_kb
 
 st.set_page_config(page_title="Browse · Backprop Q&A", page_icon="∂", layout="centered")
 

@@ -7,10 +7,11 @@ from collections.abc import Callable
 import streamlit as st
 
 from bot.config import load_settings, sandbox_limits
+from bot.datatypes import KnowledgeBase
 from bot.errors import BotError
-from bot.kb import KnowledgeBase, load_kb
-from bot.lab import Report, check_code, check_form
-from bot.templates import DB_SUMS, DW_FORMS, DZ_PRODUCTS, ONE_OVER_M, TEMPLATES, Choices
+from bot.lab.check import Report, check_code, check_form
+from bot.lab.templates import DB_SUMS, DW_FORMS, DZ_PRODUCTS, ONE_OVER_M, TEMPLATES, Choices
+from bot.retrieval.kb import load_kb
 
 st.set_page_config(page_title="Check my backprop · Backprop Q&A", page_icon="∂", layout="centered")
 log = logging.getLogger("lab")

@@ -17,10 +17,10 @@ import streamlit as st
 from bot.answer import Bot
 from bot.config import load_settings
 from bot.errors import BotError
-from bot.insights import Group, doubtful_groups, entry_stats
-from bot.kb import load_kb
-from bot.phrasings import add_phrasings
-from bot.store import Store
+from bot.mentors.insights import Group, doubtful_groups, entry_stats
+from bot.mentors.phrasings import add_phrasings
+from bot.mentors.store import Store
+from bot.retrieval.kb import load_kb
 
 PERIODS = {"Last 7 days": 7, "Last 30 days": 30, "Whole log": None}
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import sandbox
 from bot.answer import Bot
 from bot.config import ROOT, load_settings
-from bot.notation import lexical_tokens
+from bot.proofs import sandbox
+from bot.retrieval.notation import lexical_tokens
 
 FIXTURE_KB = Path(__file__).parent / "fixtures" / "kb"
 SHARED_EVAL = ROOT.parent / "shared" / "eval"

@@ -1,6 +1,6 @@
 """A writer process for the store's concurrency test: threads logging asks and feedback as fast as they can.
 
-Imported by the 'spawn' children, so it stays light: bot.store and bot.answer, no torch, no model.
+Imported by the 'spawn' children, so it stays light: bot.mentors.store and bot.answer, no torch, no model.
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bot.answer import Answer, Suggestion
-from bot.store import Feedback, Store
+from bot.datatypes import Answer, Suggestion
+from bot.mentors.store import Feedback, Store
 
 
 def question(process: int, thread: int, i: int) -> str:

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from bot.answer import Bot
 from bot.config import ROOT
 from bot.errors import StoreBusy
-from bot.store import Feedback, Store
+from bot.mentors.store import Feedback, Store
 
 
 @pytest.fixture

@@ -9,9 +9,10 @@ from hypothesis import strategies as st
 from bot.answer import Bot
 from bot.config import load_settings
 from bot.context import MAX_WORDS, Context, accepts, content_words, looks_like_follow_up, previous_entry, resolve
+from bot.datatypes import KnowledgeBase
 from bot.errors import EntryNotFound
-from bot.kb import KnowledgeBase, load_kb
-from bot.retrieve import Hit, Ranking
+from bot.retrieval.kb import load_kb
+from bot.retrieval.retrieve import Hit, Ranking
 
 KB = load_kb(load_settings().kb_dir)
 

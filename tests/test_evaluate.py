@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import Answer, Suggestion
+from bot.datatypes import Answer, Suggestion
 from bot.evaluate import Bin, Case, calibration_table, evaluate, read_cases, render, render_calibration
-from bot.kb import load_kb
+from bot.retrieval.kb import load_kb
 from tests.conftest import FIXTURE_KB
 
 

@@ -14,14 +14,15 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.answer import Answer, Bot
-from bot.api import create_app
+from bot.answer import Bot
 from bot.cli import main, progress_bar
 from bot.config import load_settings, writable_cache
-from bot.corpus import documents, is_current, load_or_build
+from bot.datatypes import Answer
 from bot.errors import ConfigError
-from bot.kb import load_kb, validate_kb
-from bot.store import Feedback, Store
+from bot.mentors.store import Feedback, Store
+from bot.retrieval.corpus import documents, is_current, load_or_build
+from bot.retrieval.kb import load_kb, validate_kb
+from bot.serve.api import create_app
 from tests.conftest import HashEmbedder
 
 # --- the index (.cache/index): every fault is rebuilt with one warning line ---

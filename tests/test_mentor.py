@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from bot.answer import Bot
 from bot.config import ROOT
-from bot.kb import load_kb
-from bot.store import Feedback, Store
+from bot.mentors.store import Feedback, Store
+from bot.retrieval.kb import load_kb
 
 PAGE = str(ROOT / "pages" / "3_Mentor.py")
 UNANSWERED = ["how do I backprop through batch normalization?", "what is the gradient of a batch norm layer",

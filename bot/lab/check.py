@@ -1,9 +1,9 @@
 """Check my backprop: run a student's backward pass in the sandbox and say, per gradient, what is wrong.
 
-The student's code is never imported or run in this process. bot/harness.py (read as text) plus a JSON spec
+The student's code is never imported or run in this process. bot/lab/harness.py (read as text) plus a JSON spec
 (their code, and the seeded X, Y, params and forward cache of each network) runs in the sandbox and prints their
-gradients as JSON; here they are compared with bot.gradcheck's reference and finite differences of J, on the
-same data, by the rules of bot.diagnose. Each network has m = 7 examples, so a factor m = 7 or 1/49 cannot be
+gradients as JSON; here they are compared with bot.proofs.gradcheck's reference and finite differences of J, on the
+same data, by the rules of bot.lab.diagnose. Each network has m = 7 examples, so a factor m = 7 or 1/49 cannot be
 mistaken for a 2 or a 1/2.
 """
 from __future__ import annotations
@@ -18,14 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from bot import gradcheck
 from bot.datatypes import Limits, RunResult
-from bot.diagnose import Verdict, every_layer, grade
-from bot.explain import Failure, explain, from_sandbox, returned_wrong
-from bot.harness import FULL, MARK
-from bot.networks import DATA_SEED, NETWORKS, PARAMS_SEED, SCALE, M, Setup
-from bot.sandbox import run_code
-from bot.templates import Choices, form_code
+from bot.lab.diagnose import Verdict, every_layer, grade
+from bot.lab.explain import Failure, explain, from_sandbox, returned_wrong
+from bot.lab.harness import FULL, MARK
+from bot.lab.networks import DATA_SEED, NETWORKS, PARAMS_SEED, SCALE, M, Setup
+from bot.lab.templates import Choices, form_code
+from bot.proofs import gradcheck
+from bot.proofs.sandbox import run_code
 
 MAX_CODE_CHARS = 50_000
 HARNESS = (Path(__file__).parent / "harness.py").read_text(encoding="utf-8")

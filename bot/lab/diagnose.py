@@ -1,6 +1,6 @@
 """The verdict rules of "Check my backprop": what a student's gradient says about the mistake that made it.
 
-Each returned gradient g is compared with the reference r (bot.gradcheck's backward, exact) and with finite
+Each returned gradient g is compared with the reference r (bot.proofs.gradcheck's backward, exact) and with finite
 differences of J (the number students know from gradient checking). Values: fit the best scalar c = <g, r> / <r, r>;
 if g = c r up to rounding, c = m^k names where the 1/m went (m = 7 keeps 7, 49, 1/7 apart from 2 or 1/2); else
 candidate mistakes are recomputed (dZ[l] without g'(Z[l])); else "unexplained". Shapes are judged first: W
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.gradcheck import relative_error
+from bot.proofs.gradcheck import relative_error
 
 EXACT = 1e-6  # g = c r when ||g - c r|| / (||g|| + ||c r||) is below this; float64 rounding is ~1e-15
 EXPLAINED = {"ok", "one-over-m-twice", "one-over-m-missing", "one-over-m-power", "one-over-m-every-layer", "sign",

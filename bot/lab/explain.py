@@ -1,6 +1,6 @@
 """Why a student's backward pass could not be checked, in one sentence that says what to fix.
 
-Input is what bot/harness.py reports from the sandbox (an exception with the line of the student's code it passed
+Input is what bot/lab/harness.py reports from the sandbox (an exception with the line of the student's code it passed
 through and the shapes of the arrays named on that line), or the sandbox's own result when the harness never
 answered (a time, memory or output limit, or a process that killed itself).
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.datatypes import RunResult
-from bot.networks import Setup
+from bot.lab.networks import Setup
 
 NAMES = "backward(X, Y, params, cache), L_model_backward(AL, Y, caches) or linear_backward(dZ, cache)"
 DNN_UTILS = {"relu_backward", "sigmoid_backward", "tanh_backward", "linear_activation_backward", "sigmoid", "relu"}

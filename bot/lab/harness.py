@@ -1,6 +1,6 @@
 """The script "Check my backprop" runs in the sandbox: it runs the student's code and prints their gradients as JSON.
 
-bot/lab.py reads this file as text, appends `main(<spec>)` and runs the whole with run_code (it imports only the
+bot/lab/check.py reads this file as text, appends `main(<spec>)` and runs the whole with run_code (it imports only the
 constants), so the student's code only ever runs in the sandbox. The spec (JSON) holds the student's code and the
 seeded data (X, Y, params, cache) of every network to try. The student's code is compiled on its own, under the
 file name your_code.py, so every line number in an error is a line of their code, not of this harness.

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from bot import gradcheck
+from bot.proofs import gradcheck
 
 M = 7  # examples: a prime, so m^k factors are recognisable
 PARAMS_SEED, DATA_SEED, SCALE = 3, 103, 0.8  # no dead ReLU unit and every |Z| > 0.009 on all four networks

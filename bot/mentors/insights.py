@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from bot.datatypes import KnowledgeBase, Suggestion
-from bot.notation import normalize
-from bot.store import LoggedAsk, Store
+from bot.mentors.store import LoggedAsk, Store
+from bot.retrieval.notation import normalize
 
 if TYPE_CHECKING:
-    from bot.embed import Embedder
-    from bot.retrieve import Retriever
+    from bot.retrieval.embed import Embedder
+    from bot.retrieval.retrieve import Retriever
 
 # Mean cosine within a group, on embeddings centred on the KB's mean. Tuned on hand-made paraphrase sets: 6
 # topics x 2-4 wordings give 7 groups (one split), 20 distinct questions give 14, 36 KB entries' questions 23.
@@ -76,7 +76,7 @@ class Report:
 
 
 def key(question: str) -> str:
-    """The form two questions share when they are the same text (as bot.kb compares `questions`)."""
+    """The form two questions share when they are the same text (as bot.retrieval.kb compares `questions`)."""
     return " ".join(question.lower().split())
 
 

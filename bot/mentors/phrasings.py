@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import KBError
-from bot.kb import load_kb
+from bot.retrieval.kb import load_kb
 
 MAX_CHARS = 300  # a longer "question" is a pasted notebook cell, not a phrasing
 _LOCK = threading.Lock()  # the mentor page serves every session from one process
@@ -111,4 +111,4 @@ def _one_line(question: str) -> str:
 
 
 def _key(question: str) -> str:
-    return " ".join(question.lower().split())  # as bot.kb compares questions across entries
+    return " ".join(question.lower().split())  # as bot.retrieval.kb compares questions across entries

@@ -319,7 +319,7 @@ class Store:
         with self._connect() as db:
             return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
-    # --- what the mentors read (bot/insights.py); `since` is a unix time, None = everything ---
+    # --- what the mentors read (bot/mentors/insights.py); `since` is a unix time, None = everything ---
 
     def asks(self, since: float | None = None, unsure_below: float | None = None) -> list[LoggedAsk]:
         """Asks, oldest first; with unsure_below, only those needing a mentor: out of scope, answered with a

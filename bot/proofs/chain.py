@@ -8,7 +8,7 @@ Expr = Any  # a SymPy expression or matrix; SymPy ships no type hints
 
 
 class DerivationError(Exception):
-    """A step does not equal the one before it: a bug in bot/derivations.py, never the student's fault."""
+    """A step does not equal the one before it: a bug in bot/proofs/derivations.py, never the student's fault."""
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ class DerivationCache:
         key = json.dumps([name, choices], sort_keys=True)
         if (hit := self._results.get(key)) is not None:
             return hit
-        from bot.derive import derive  # SymPy: only when a derivation is not on disk yet
+        from bot.proofs.derive import derive  # SymPy: only when a derivation is not on disk yet
 
         result = derive(name, **choices).to_dict()  # type: ignore[arg-type]
         with self._lock:

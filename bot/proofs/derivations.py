@@ -10,7 +10,7 @@ from typing import Any
 
 import sympy as sp
 
-from bot.chain import Chain, Expr
+from bot.proofs.chain import Chain, Expr
 
 
 def _labels(layer: int | None, default: str) -> tuple[str, str]:

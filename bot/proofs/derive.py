@@ -2,7 +2,7 @@
 
 Each step is one equation with a line of English. Before a step is kept, SymPy verifies that it equals the step
 before it (or the derivative it claims to show); if not, DerivationError names the derivation and the step, so a
-wrong line never reaches a student. The derivations themselves live in bot/derivations.py.
+wrong line never reaches a student. The derivations themselves live in bot/proofs/derivations.py.
 
 This module does not import SymPy at load time (about 0.5 s): the KB validator imports it only for NAMES.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from bot.chain import Chain, Derivation, Step
 from bot.datatypes import DERIVATION_NAMES
-from bot.notation import normalize
+from bot.proofs.chain import Chain, Derivation, Step
+from bot.retrieval.notation import normalize
 
 NAMES = DERIVATION_NAMES
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softmax", "linear")
@@ -73,7 +73,7 @@ def _output_pair(activation: str | None, loss: str | None) -> tuple[str, str]:
 
 @lru_cache(maxsize=64)
 def _build(name: str, activation: str | None, loss: str | None, layer: int | None) -> tuple[str, tuple[Step, ...]]:
-    from bot.derivations import BUILDERS  # imports SymPy: only when a derivation is asked for
+    from bot.proofs.derivations import BUILDERS  # imports SymPy: only when a derivation is asked for
 
     chain = Chain(name)
     title = BUILDERS[name](chain, layer=layer, activation=activation, loss=loss)

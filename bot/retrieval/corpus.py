@@ -11,9 +11,9 @@ import numpy as np
 
 from bot import __version__
 from bot.datatypes import KnowledgeBase
-from bot.embed import Embedder
-from bot.index import VectorIndex
-from bot.notation import normalize
+from bot.retrieval.embed import Embedder
+from bot.retrieval.index import VectorIndex
+from bot.retrieval.notation import normalize
 
 log = logging.getLogger(__name__)
 FORMAT = 2  # bump when the way documents are made changes, so old caches rebuild

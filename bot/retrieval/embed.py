@@ -37,7 +37,7 @@ def resolve_model(model: str) -> str:
 def load_embedder(model: str, backend: str, cache_dir: Path, threads: int = 0) -> Embedder:
     """The model on ONNX Runtime when `backend` is onnx and the model allows it, else on torch (one line says why)."""
     if backend == "onnx":
-        from bot.onnx_backend import OnnxEmbedder, Unsupported
+        from bot.retrieval.onnx_backend import OnnxEmbedder, Unsupported
 
         folder = Path(resolve_model(model))
         try:
@@ -54,7 +54,7 @@ def needs_export(model: str, backend: str, cache_dir: Path) -> bool:
     """Whether loading the model would first export it to ONNX (file checks only; nothing is loaded)."""
     if backend != "onnx":
         return False
-    from bot.onnx_backend import Unsupported, export_path, read_stack
+    from bot.retrieval.onnx_backend import Unsupported, export_path, read_stack
 
     folder = Path(resolve_model(model))
     try:

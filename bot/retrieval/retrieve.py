@@ -2,7 +2,7 @@
 windows of a long one, plus BM25 on the entry's text and on its questions; the features are combined with weights
 fitted on the KB.
 
-A ten-word question is one window; a five-hundred-word post is several (bot/segment.py), so its end is read too.
+A ten-word question is one window; a five-hundred-word post is several (bot/retrieval/segment.py), so its end is read too.
 The lexical share fades with the question's length: a post has five times the keywords of a question, and the
 entries that mention everything (shapes, products, the layer loop) would otherwise win on keywords alone.
 
@@ -20,14 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from bot import fit
-from bot.corpus import Doc
 from bot.datatypes import KnowledgeBase
-from bot.embed import Embedder
-from bot.index import VectorIndex
-from bot.lexical import BM25
-from bot.notation import lexical_tokens, normalize
-from bot.segment import WINDOW, pieces, segments
+from bot.retrieval import fit
+from bot.retrieval.corpus import Doc
+from bot.retrieval.embed import Embedder
+from bot.retrieval.index import VectorIndex
+from bot.retrieval.lexical import BM25
+from bot.retrieval.notation import lexical_tokens, normalize
+from bot.retrieval.segment import WINDOW, pieces, segments
 
 log = logging.getLogger(__name__)
 

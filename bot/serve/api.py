@@ -27,19 +27,19 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot import preview
-from bot.answer import AMBIGUOUS, VISIBLE, Answer, Bot, Suggestion, check_question, surrogate_at
-from bot.batching import MAX_TEXTS, BatchingEmbedder
+from bot.answer import AMBIGUOUS, VISIBLE, Bot, check_question, surrogate_at
 from bot.config import Settings, load_settings, sandbox_limits, writable_cache
 from bot.context import Context
-from bot.datatypes import Entry
-from bot.embed import load_embedder
+from bot.datatypes import Answer, Entry, RunResult, Suggestion
 from bot.errors import EntryNotFound
-from bot.forum import forum_post
-from bot.guards import ERRORS, KEY_HEADER, ApiError, BodyLimit, RateLimit, check_key, install_error_handlers
-from bot.model_process import ModelProcess
-from bot.sandbox import MAX_CODE_CHARS, RunResult, describe_isolation, isolation_mode, run_code
-from bot.store import MAX_COMMENT_CHARS, Feedback, Store
+from bot.mentors.store import MAX_COMMENT_CHARS, Feedback, Store
+from bot.proofs.sandbox import MAX_CODE_CHARS, describe_isolation, isolation_mode, run_code
+from bot.retrieval.embed import load_embedder
+from bot.serve import preview
+from bot.serve.batching import MAX_TEXTS, BatchingEmbedder
+from bot.serve.forum import forum_post
+from bot.serve.guards import ERRORS, KEY_HEADER, ApiError, BodyLimit, RateLimit, check_key, install_error_handlers
+from bot.serve.model_process import ModelProcess
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

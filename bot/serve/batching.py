@@ -10,8 +10,8 @@ from concurrent.futures import Future
 
 import numpy as np
 
-from bot.embed import Embedder
 from bot.errors import BatchFailed, ModelUnavailable
+from bot.retrieval.embed import Embedder
 
 log = logging.getLogger(__name__)
 Job = tuple[list[str], "Future[np.ndarray]"]

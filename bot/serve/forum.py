@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from bot.datatypes import Answer
-from bot.render import normalize_math
+from bot.serve.render import normalize_math
 
 # The specialization's graded exercise functions (compared case-insensitively, so "l_model_backward" counts), plus
 # the C1W4 helpers relu_backward / sigmoid_backward. The one list: snippets must not define them either.

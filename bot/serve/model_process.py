@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from bot.embed import Embedder
 from bot.errors import BatchFailed, ConfigError, ModelUnavailable
+from bot.retrieval.embed import Embedder
 
 log = logging.getLogger(__name__)
 START_TIMEOUT = 300.0  # seconds for the child to load the model (ONNX ~0.3 s, torch ~10 s; more on a busy box)

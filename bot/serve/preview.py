@@ -17,7 +17,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 from bot.datatypes import Entry
-from bot.render import FENCE, MATH, normalize_math  # the chat's rules for where code and math start and end
+from bot.serve.render import FENCE, MATH, normalize_math  # the chat's rules for where code and math start and end
 
 SITE_NAME = "Backprop Q&A"
 # Raw HTML in an entry is shown as text, never passed through; markdown-it also refuses javascript: links.

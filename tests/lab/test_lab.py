@@ -14,11 +14,11 @@ from streamlit.testing.v1 import AppTest
 
 from bot import cli
 from bot.config import ROOT
-from bot.diagnose import grade
-from bot.gradcheck import relative_error
-from bot.lab import NETWORKS, M, Report, check_code, check_form, setup
-from bot.sandbox import Limits
-from bot.templates import TEMPLATES, Choices
+from bot.datatypes import Limits
+from bot.lab.check import NETWORKS, M, Report, check_code, check_form, setup
+from bot.lab.diagnose import grade
+from bot.lab.templates import TEMPLATES, Choices
+from bot.proofs.gradcheck import relative_error
 
 FAST = Limits(wall_seconds=4, cpu_seconds=1)
 

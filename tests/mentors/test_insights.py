@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from bot import cli
-from bot.answer import Answer, Bot, Suggestion
-from bot.insights import cluster, doubtful_groups, entry_stats, group_questions
-from bot.kb import load_kb
-from bot.store import Feedback, LoggedAsk, Store
+from bot.answer import Bot
+from bot.datatypes import Answer, Suggestion
+from bot.mentors.insights import cluster, doubtful_groups, entry_stats, group_questions
+from bot.mentors.store import Feedback, LoggedAsk, Store
+from bot.retrieval.kb import load_kb
 
 
 def logged(question: str, kind: str = "out_of_scope", confidence: float = 0.1, not_helpful: bool = False,

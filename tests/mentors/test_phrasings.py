@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-import bot.phrasings
+import bot.mentors.phrasings
 from bot.config import ROOT
 from bot.errors import EntryNotFound, KBError
-from bot.kb import load_kb, validate_kb
-from bot.phrasings import add_phrasings
+from bot.mentors.phrasings import add_phrasings
+from bot.retrieval.kb import load_kb, validate_kb
 
 
 def test_new_phrasings_are_appended_as_quoted_lines_and_the_rest_is_untouched(kb_dir: Path) -> None:
@@ -57,7 +57,7 @@ def test_crlf_files_get_crlf_lines(kb_dir: Path) -> None:
 
 def test_a_result_that_does_not_validate_is_rolled_back(kb_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = (kb_dir / "shapes.md").read_bytes()
-    monkeypatch.setattr(bot.phrasings, "_insert", lambda text, added, path: text.replace("questions:", "questions: ["))
+    monkeypatch.setattr(bot.mentors.phrasings, "_insert", lambda text, added, path: text.replace("questions:", "questions: ["))
     with pytest.raises(KBError, match="malformed front matter"):
         add_phrasings(kb_dir, "shapes", ["a new one"])
     assert (kb_dir / "shapes.md").read_bytes() == before and not list(kb_dir.glob(".*.tmp"))

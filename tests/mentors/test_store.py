@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import Answer, Suggestion
+from bot.datatypes import Answer, Entry, Suggestion
 from bot.errors import ConfigError, StoreBusy
-from bot.kb import Entry
-from bot.store import MAX_COMMENT_CHARS, SCHEMA_VERSION, EntryCounts, Feedback, Store
+from bot.mentors.store import MAX_COMMENT_CHARS, SCHEMA_VERSION, EntryCounts, Feedback, Store
 
 
 def answer(question: str = "why 1/m?") -> Answer:

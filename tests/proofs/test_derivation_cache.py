@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-import bot.derive
-from bot.derivation_cache import DerivationCache
+import bot.proofs.derive
+from bot.proofs.derivation_cache import DerivationCache
 
 
 def no_sympy(*args: Any, **kwargs: Any) -> Any:
@@ -17,7 +17,7 @@ def no_sympy(*args: Any, **kwargs: Any) -> Any:
 
 def test_a_derivation_is_read_back_from_disk_by_the_next_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = DerivationCache(tmp_path / "derivations.json").get("cost-mean", {})
-    monkeypatch.setattr(bot.derive, "derive", no_sympy)
+    monkeypatch.setattr(bot.proofs.derive, "derive", no_sympy)
     assert DerivationCache(tmp_path / "derivations.json").get("cost-mean", {}) == first
     assert first["name"] == "cost-mean" and first["steps"]
 

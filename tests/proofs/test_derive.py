@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sympy.core.function import AppliedUndef
 
-from bot.chain import Chain, Derivation, DerivationError, Step, difference
 from bot.config import ROOT
-from bot.derive import ACTIVATIONS, LOSSES, NAMES, OPTIONS, OUTPUT_PAIRS, derive, detect_choices
+from bot.proofs.chain import Chain, Derivation, DerivationError, Step, difference
+from bot.proofs.derive import ACTIVATIONS, LOSSES, NAMES, OPTIONS, OUTPUT_PAIRS, derive, detect_choices
 
 # Every name with its defaults, and every choice a derivation supports.
 CHOICES: list[tuple[str, dict[str, Any]]] = ([(name, {}) for name in NAMES]
@@ -189,7 +189,7 @@ def test_checker_is_exact_on_polynomials(p: list[int], q: list[int], slip: int) 
 
 
 def test_a_broken_derivation_never_reaches_a_student(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot import derivations
+    from bot.proofs import derivations
 
     def broken(chain: Chain, **_: object) -> str:
         w = chain.symbol("w", "w")
@@ -236,10 +236,10 @@ def test_to_dict_is_json_ready() -> None:
 
 
 def test_names_match_the_builders_and_importing_needs_no_sympy() -> None:
-    from bot.derivations import BUILDERS
+    from bot.proofs.derivations import BUILDERS
 
     assert set(BUILDERS) == set(NAMES)
-    code = "import sys, bot.derive; print('sympy' in sys.modules)"
+    code = "import sys, bot.proofs.derive; print('sympy' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert result.stdout.strip() == "False"
 

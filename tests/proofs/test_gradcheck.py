@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.gradcheck import (
+from bot.proofs.gradcheck import (
     Net,
     backward,
     cost,

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox import Limits, _world_readable, bubblewrap, run_code
+from bot.datatypes import Limits
+from bot.proofs.sandbox import _world_readable, bubblewrap, run_code
 
 BWRAP = bubblewrap() is not None
 needs_bwrap = pytest.mark.skipif(not BWRAP, reason="bubblewrap is not installed (apt-get install bubblewrap)")

@@ -6,8 +6,9 @@ import os
 
 import pytest
 
-from bot import sandbox
-from bot.sandbox import Limits, bubblewrap, describe_isolation, isolation_mode, run_code, seccomp_program
+from bot.datatypes import Limits
+from bot.proofs import sandbox
+from bot.proofs.sandbox import bubblewrap, describe_isolation, isolation_mode, run_code, seccomp_program
 
 needs_bwrap = pytest.mark.skipif(bubblewrap() is None, reason="bubblewrap is not installed (apt-get install bubblewrap)")
 SMALL_DISK = Limits(wall_seconds=8, cpu_seconds=6, disk_mb=20, files=200)

@@ -1,4 +1,4 @@
-"""Every KB snippet runs in the sandbox, proves its claims, and agrees with the independent oracle (bot.gradcheck)."""
+"""Every KB snippet runs in the sandbox, proves its claims, and agrees with the independent oracle (bot.proofs.gradcheck)."""
 from __future__ import annotations
 
 import ast
@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import gradcheck as gc
 from bot.config import ROOT
-from bot.forum import GRADED_FUNCTIONS
-from bot.kb import load_kb
-from bot.sandbox import Limits, RunResult, run_code
+from bot.datatypes import Limits, RunResult
+from bot.proofs import gradcheck as gc
+from bot.proofs.sandbox import run_code
+from bot.retrieval.kb import load_kb
+from bot.serve.forum import GRADED_FUNCTIONS
 
 SNIPPETS = ROOT / "kb" / "snippets"
 FILES = sorted(SNIPPETS.glob("*.py"))
@@ -73,7 +74,7 @@ def test_snippet_gradients_match_finite_differences(path: Path) -> None:
 # --- the snippets' numbers against the oracle -------------------------------------------------------------------
 
 def oracle_ratios(m: int, layers: int, **mistake: bool) -> dict[int, float]:
-    """Correct dW[l] / mistaken dW[l] per layer, from bot.gradcheck on a net of the same depth and batch size."""
+    """Correct dW[l] / mistaken dW[l] per layer, from bot.proofs.gradcheck on a net of the same depth and batch size."""
     net = gc.Net((4,) + (3,) * (layers - 1) + (1,), ("tanh",) * (layers - 1) + ("sigmoid",))
     params = gc.init_params(net, seed=3)
     X, Y = gc.make_data(net, m, seed=4)

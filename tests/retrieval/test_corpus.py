@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus import documents, load_or_build
-from bot.kb import load_kb
+from bot.retrieval.corpus import documents, load_or_build
+from bot.retrieval.kb import load_kb
 from tests.conftest import HashEmbedder
 
 

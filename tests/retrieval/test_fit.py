@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.fit import logistic, softmax_ranking
+from bot.retrieval.fit import logistic, softmax_ranking
 
 
 def test_logistic_of_a_symmetric_set_has_no_intercept() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.index import FAISS, VectorIndex
+from bot.retrieval.index import FAISS, VectorIndex
 
 
 def unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:

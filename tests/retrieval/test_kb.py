@@ -8,7 +8,7 @@ import pytest
 
 from bot.config import ROOT
 from bot.errors import EntryNotFound, KBError
-from bot.kb import load_kb, validate_kb
+from bot.retrieval.kb import load_kb, validate_kb
 from tests.conftest import SHARED_EVAL
 
 

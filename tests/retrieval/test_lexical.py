@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.lexical import BM25, K1, B
+from bot.retrieval.lexical import BM25, K1, B
 
 DOCS = [["relu", "mask", "relu"], ["sigmoid", "derivative"], ["mask", "dropout", "keep", "prob", "mask"]]
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.notation import lexical_tokens, normalize
+from bot.retrieval.notation import lexical_tokens, normalize
 
 
 @pytest.mark.parametrize("variant", ["dZ2", "dz2", "dZ[2]", "dz^[2]", "dZ^{[2]}", "dz^{[2]}", "$dZ^{[2]}$", "dZ_2"])

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import embed
 from bot.answer import Bot
 from bot.config import ROOT, load_settings
-from bot.corpus import documents
-from bot.embed import load_embedder, resolve_model
-from bot.notation import normalize
-from bot.onnx_backend import OnnxEmbedder, Unsupported, export_key, export_path, read_stack
+from bot.retrieval import embed
+from bot.retrieval.corpus import documents
+from bot.retrieval.embed import load_embedder, resolve_model
+from bot.retrieval.notation import normalize
+from bot.retrieval.onnx_backend import OnnxEmbedder, Unsupported, export_key, export_path, read_stack
 
 PACKAGED = Path(resolve_model(load_settings().model))
 

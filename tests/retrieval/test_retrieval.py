@@ -10,8 +10,8 @@ from tokenizers import Tokenizer
 
 from bot.answer import Bot
 from bot.config import ROOT
-from bot.embed import resolve_model
-from bot.notation import normalize
+from bot.retrieval.embed import resolve_model
+from bot.retrieval.notation import normalize
 from tests.conftest import SHARED_EVAL
 
 # Our own phrasings (never copied from an evaluation set), each with the entries that answer it.

@@ -4,7 +4,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.segment import WINDOW, pieces, segments
+from bot.retrieval.segment import WINDOW, pieces, segments
 
 
 def test_a_short_question_is_one_window() -> None:

@@ -21,11 +21,11 @@ from fastapi.testclient import TestClient
 from schemathesis import GenerationMode
 
 from bot.answer import Bot
-from bot.api import create_app
 from bot.config import ROOT, load_settings
 from bot.errors import ConfigError, ModelUnavailable
-from bot.guards import TokenBucket
-from bot.preview import markdown_html, math_html
+from bot.serve.api import create_app
+from bot.serve.guards import TokenBucket
+from bot.serve.preview import markdown_html, math_html
 from tests.conftest import FIXTURE_KB, HashEmbedder
 
 
@@ -494,7 +494,7 @@ def test_real_follow_up_with_context_gets_the_chats_entry_and_derivation(real_bo
 
 def test_served_app_runs_the_model_in_worker_processes_and_stops_them(tmp_path: Path) -> None:
     """What `python -m bot serve` runs, with the real model in one worker process (~10 s to start)."""
-    from bot.api import app_from_env
+    from bot.serve.api import app_from_env
 
     settings = load_settings(cache_dir=tmp_path / "index", db_path=tmp_path / "bot.sqlite3", api_workers=1)
     app = app_from_env(settings)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.batching import BatchingEmbedder
+from bot.serve.batching import BatchingEmbedder
 from tests.conftest import HashEmbedder
 
 

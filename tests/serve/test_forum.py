@@ -10,10 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.answer import Answer, Bot, Suggestion
+from bot.answer import Bot
 from bot.config import ROOT
-from bot.forum import FENCED, MAX_BLOCK_LINES, block_breaks, forum_post, rule_breaks
-from bot.kb import Entry, load_kb
+from bot.datatypes import Answer, Entry, Suggestion
+from bot.retrieval.kb import load_kb
+from bot.serve.forum import FENCED, MAX_BLOCK_LINES, block_breaks, forum_post, rule_breaks
 
 KB = load_kb(ROOT / "kb")
 LINK = "https://bot.example/e/"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bot.errors import ConfigError, ModelUnavailable
-from bot.model_process import ModelProcess
+from bot.serve.model_process import ModelProcess
 from tests.conftest import HashEmbedder
 
 

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from bot.answer import Bot
 from bot.config import ROOT
-from bot.kb import load_kb
-from bot.render import ask_a_mentor_url, derivation_markdown, normalize_math
+from bot.retrieval.kb import load_kb
+from bot.serve.render import ask_a_mentor_url, derivation_markdown, normalize_math
 
 
 @pytest.mark.parametrize("text, expected", [

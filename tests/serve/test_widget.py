@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.answer import Bot
-from bot.api import create_app
 from bot.config import load_settings
+from bot.serve.api import create_app
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, ServedApp, api_server, page_server
 from tests.conftest import HashEmbedder
 
