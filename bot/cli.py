@@ -1,4 +1,7 @@
-"""python -m bot: ask, build, validate, eval and list, each a thin shell over Bot."""
+"""python -m bot: every command, each a thin shell over Bot or one package (docs/cli.md lists them).
+
+Over 300 lines because it is one small function per command plus their argparse definitions.
+"""
 from __future__ import annotations
 
 import argparse

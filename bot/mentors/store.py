@@ -1,4 +1,8 @@
-"""SQLite store of what students asked and what they thought of the answers (WAL, safe for many writers)."""
+"""SQLite store of what students asked and what they thought of the answers (WAL, safe for many writers).
+
+Over 300 lines: the schema, its migrations, recovery of a damaged file and the mentors' queries share one
+connection discipline, so they stay together.
+"""
 from __future__ import annotations
 
 import csv

@@ -5,6 +5,7 @@ count), a new session killed as a whole at the wall-clock limit, an unprivileged
 where Debian's bubblewrap is installed, new namespaces: no network, no other processes, no new user namespaces, and a
 file system that holds only the Python runtime and a size-bounded tmpfs for /sandbox and /tmp. Without bubblewrap the
 rlimits still hold, but code that is not the KB's own never runs as root (see `isolation_mode`).
+Over 300 lines: the isolation is one security boundary (bubblewrap, seccomp, rlimits, the verdict), read as a whole.
 """
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 One process serves HTTP; the model runs in worker processes (one per core by default) that take the questions
 arriving together as one batch. The Bot loads in a thread started at startup (/readyz says 503 until it is
 there); inference and the sandbox run in threads, so the event loop keeps answering while they work.
+Over 300 lines because it is the whole HTTP surface (models, routes, startup) read in one place; the guards and
+the preview page are their own modules.
 """
 from __future__ import annotations
 
