@@ -24,7 +24,7 @@ SIDEWAYS: dict[tuple[str, str], str] = {  # (importer, imported) -> why
     ("bot.config", "bot.datatypes"): "Settings builds the sandbox's Limits from BOT_* variables",
     ("bot.proofs", "bot.retrieval"): "a derivation reads the question with the KB's notation (retrieval.notation)",
     ("bot.lab", "bot.proofs"): "the lab runs the student's code in the sandbox and grades it against the oracle",
-    ("bot.mentors", "bot.retrieval"): "the report and the phrasings read the KB and normalise questions as retrieval does",
+    ("bot.mentors", "bot.retrieval"): "the report and the phrasings read the KB and normalise as retrieval does",
     ("bot.answer", "bot.context"): "context is the Bot's helper: a follow-up read against the previous entry",
     ("bot.answer", "bot.chitchat"): "small talk is answered by the Bot before retrieval",
     ("bot.cli", "bot.serve"): "`python -m bot serve` starts the API",

@@ -2,7 +2,8 @@
 windows of a long one, plus BM25 on the entry's text and on its questions; the features are combined with weights
 fitted on the KB.
 
-A ten-word question is one window; a five-hundred-word post is several (bot/retrieval/segment.py), so its end is read too.
+A ten-word question is one window; a five-hundred-word post is several (bot/retrieval/segment.py), so its end is
+read too.
 The lexical share fades with the question's length: a post has five times the keywords of a question, and the
 entries that mention everything (shapes, products, the layer loop) would otherwise win on keywords alone.
 

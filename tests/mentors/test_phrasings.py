@@ -57,7 +57,8 @@ def test_crlf_files_get_crlf_lines(kb_dir: Path) -> None:
 
 def test_a_result_that_does_not_validate_is_rolled_back(kb_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = (kb_dir / "shapes.md").read_bytes()
-    monkeypatch.setattr(bot.mentors.phrasings, "_insert", lambda text, added, path: text.replace("questions:", "questions: ["))
+    monkeypatch.setattr(bot.mentors.phrasings, "_insert",
+                        lambda text, added, path: text.replace("questions:", "questions: ["))
     with pytest.raises(KBError, match="malformed front matter"):
         add_phrasings(kb_dir, "shapes", ["a new one"])
     assert (kb_dir / "shapes.md").read_bytes() == before and not list(kb_dir.glob(".*.tmp"))

@@ -1,4 +1,5 @@
-"""Every KB snippet runs in the sandbox, proves its claims, and agrees with the independent oracle (bot.proofs.gradcheck)."""
+"""Every KB snippet runs in the sandbox, proves its claims, and agrees with the independent oracle
+(bot.proofs.gradcheck)."""
 from __future__ import annotations
 
 import ast
