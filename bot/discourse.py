@@ -25,7 +25,7 @@ import httpx
 
 from bot.answer import Answer, Bot
 from bot.config import Settings
-from bot.errors import BadQuestion
+from bot.errors import BadQuestion, BotError
 from bot.guards import ApiError
 from bot.render import forum_post
 from bot.store import ForumTopic, Store, TopicJob, TopicOutcome
@@ -51,7 +51,7 @@ OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "description": "Dis
                                            "content": {"application/json": {"schema": {"type": "object"}}}}}
 
 
-class DiscourseError(Exception):
+class DiscourseError(BotError):
     """A call to the forum failed; `transient` ones (429, 5xx, timeouts, no connection) are worth retrying."""
 
     def __init__(self, message: str, transient: bool, retry_after: float | None = None) -> None:
@@ -259,6 +259,25 @@ def topic_id_from(text: str) -> int:
     if (found := TOPIC_URL.search(text)) is not None:
         return int(found[1])
     raise BadQuestion(f"{text!r} is neither a topic id nor a topic URL; give e.g. 1234 or https://forum/t/slug/1234")
+
+
+def preview(bot: Bot, settings: Settings, topic_id: int) -> tuple[str, Draft]:
+    """What the bot would post on an existing topic, read through the API: one line saying how, and the draft."""
+    client = Client(settings.discourse_base, settings.discourse_api_key, settings.discourse_username)
+    try:
+        opened = opening_post(client.topic(topic_id), settings.discourse_base)
+    finally:
+        client.close()
+    if opened is None:
+        raise BadQuestion(f"topic {topic_id} on {settings.discourse_base} has no opening post the bot can read")
+    made = draft(bot, opened[0], settings.discourse_mode)
+    if made.markdown is None:
+        return f"topic {topic_id}: nothing would be posted (out of scope; a delivery logs it as unanswered)", made
+    entry = made.answer.entry.id if made.answer and made.answer.entry else "?"
+    confidence = made.answer.entry_confidence if made.answer else 0.0
+    line = (f"topic {topic_id}: would post a {made.kind} draft as a {made.mode} (entry {entry}, entry_confidence "
+            f"{confidence:.2f}):")
+    return line, made
 
 
 # --- the worker -----------------------------------------------------------------------------------------------------

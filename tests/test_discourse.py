@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 
 from bot.answer import Bot
 from bot.api import create_app
-from bot.discourse import AMBIGUOUS_LINE, REPLY_LINE, WHISPER_LINE, topic_id_from
+from bot.cli import main
+from bot.discourse import AMBIGUOUS_LINE, REPLY_LINE, WHISPER_LINE, preview, topic_id_from
 from bot.render import forum_post
 from bot.store import ForumTopic, Store, TopicJob
 from tests.discourse_standin import API_KEY, BOT_USER, StandIn
@@ -285,3 +286,18 @@ def test_the_catch_up_pass_drafts_a_topic_opened_while_the_bot_was_away(fake_bot
                                                  ("https://forum.example/t/1234", 1234)])
 def test_a_topic_is_named_by_its_id_or_its_url(text: str, topic_id: int) -> None:
     assert topic_id_from(text) == topic_id
+
+
+def test_draft_shows_what_would_be_posted_on_a_topic_without_posting(fake_bot: Bot, forum: StandIn) -> None:
+    forum.open_topic(51, *SURE)
+    settings = replace(fake_bot.settings, discourse_url=forum.url, discourse_api_key=API_KEY,
+                       discourse_username=BOT_USER)
+    line, made = preview(fake_bot, settings, 51)
+    assert line.startswith("topic 51: would post a sure draft as a whisper (entry one-over-m")
+    assert made.markdown is not None and made.markdown.startswith(WHISPER_LINE)
+    assert forum.calls("POST", "/posts.json") == [] and forum.calls("GET", "/t/51.json")
+
+
+def test_draft_refuses_what_is_not_a_topic_before_loading_the_model(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["discourse", "draft", "https://forum.example/c/week-3"]) == 2
+    assert "neither a topic id nor a topic URL" in capsys.readouterr().err
