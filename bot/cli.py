@@ -22,6 +22,7 @@ EXAMPLES = """examples:
   python -m bot derive dz-output --loss mse
   python -m bot check-grads my_backward.py
   python -m bot report --days 7 --csv week.csv
+  python -m bot discourse draft https://community.deeplearning.ai/t/some-topic/1234
   python -m bot serve --port 8000
 """
 
