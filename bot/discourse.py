@@ -389,6 +389,9 @@ class Worker:
             else:
                 log.error("discourse topic %d: gave up after %d attempt(s): %s", topic.topic_id, attempts, exc)
                 self._finish(topic, TopicOutcome("failed", error=str(exc), attempts=attempts))
+        except Exception as exc:  # a bug, not the forum: retrying would fail the same way, every lease, forever
+            log.exception("discourse topic %d: drafting failed; given up, nothing posted", topic.topic_id)
+            self._finish(topic, TopicOutcome("failed", error=f"{type(exc).__name__}: {exc}", attempts=attempts + 1))
 
     def _finish(self, topic: ForumTopic, outcome: TopicOutcome) -> None:
         self.store.finish_topic(topic, outcome)
