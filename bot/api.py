@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot import preview
+from bot import discourse, preview
 from bot.answer import AMBIGUOUS, VISIBLE, Answer, Bot, Suggestion, check_question, surrogate_at
 from bot.batching import MAX_TEXTS, BatchingEmbedder
 from bot.config import Settings, load_settings, sandbox_limits, writable_cache
@@ -159,7 +159,7 @@ def create_app(bot_factory: Callable[[], Bot], settings: Settings | None = None,
                   description="Curated answers to backprop-math questions. Errors: {ok: false, status, error, "
                               f"detail}}. Keys go in the {KEY_HEADER} header.")
     app.state.settings, app.state.bot_factory, app.state.owns_bot = settings, bot_factory, owns_bot
-    app.state.bot, app.state.load_error, app.state.pages = None, None, {}
+    app.state.bot, app.state.load_error, app.state.pages, app.state.discourse = None, None, {}, None
     app.state.store = Store(settings.db_path)
     # threads that may wait on the model at once: enough for every model process to get a full batch
     app.state.inference = ThreadPoolExecutor(max(32, MAX_TEXTS * _workers(settings)), thread_name_prefix="inference")
@@ -214,6 +214,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks.start_soon(_load, app)
         yield
         tasks.cancel_scope.cancel()
+    if app.state.discourse is not None:
+        await anyio.to_thread.run_sync(app.state.discourse.stop)
     if app.state.owns_bot and app.state.bot is not None:
         await anyio.to_thread.run_sync(app.state.bot.close)
 
@@ -224,6 +226,9 @@ async def _load(app: FastAPI) -> None:
     try:
         app.state.bot = bot = await anyio.to_thread.run_sync(app.state.bot_factory, abandon_on_cancel=True)
         log.info("model and index ready in %.1f s", time.perf_counter() - start)
+        settings: Settings = app.state.settings
+        if settings.discourse_mode != "off" and not settings.discourse_missing:
+            app.state.discourse = discourse.Worker(bot, app.state.store, settings).start()
         await anyio.to_thread.run_sync(bot.warm, abandon_on_cancel=True)
     except Exception as exc:  # keep serving: /readyz reports it, and the log has the traceback
         app.state.load_error = f"{type(exc).__name__}: {exc}"
@@ -395,6 +400,29 @@ async def feedback(body: FeedbackRequest, bot: BotDep, settings: SettingsDep, ke
     note = Feedback(body.entry_id, check_question(body.question, settings.max_question_chars), body.helpful,
                     body.comment, body.ask_id)
     return {"ok": True, "id": await run_in_threadpool(request.app.state.store.add_feedback, note)}
+
+
+class WebhookResponse(BaseModel):
+    ok: bool
+    action: Literal["pong", "ignored", "queued", "duplicate"] = Field(
+        description="queued: the topic is claimed and its draft will be posted; duplicate: claimed before")
+    reason: str
+    topic_id: int | None
+
+
+@router.post("/v1/discourse/webhook", tags=["forum"], response_model=WebhookResponse, responses=KEYED,
+             openapi_extra=discourse.OPENAPI)
+async def discourse_webhook(request: Request, settings: SettingsDep,
+                            x_discourse_event: Annotated[str | None, Header()] = None,
+                            x_discourse_event_signature: Annotated[str | None, Header()] = None,
+                            x_discourse_instance: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    """A Discourse webhook delivery (post events): a new topic in a watched category gets one draft reply."""
+    payload = discourse.check_delivery(settings, request.headers, await request.body())
+    result = await run_in_threadpool(discourse.accept, payload, x_discourse_event or "", settings,
+                                     request.app.state.store)
+    if result["action"] == "queued" and request.app.state.discourse is not None:
+        request.app.state.discourse.wake()
+    return result
 
 
 MISSING_PAGE: dict[int | str, dict[str, Any]] = {404: {"description": "No such entry: an HTML page pointing to the chat when the client accepts "

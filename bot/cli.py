@@ -27,6 +27,7 @@ EXAMPLES = """examples:
   python -m bot derive dz-output --loss mse
   python -m bot check-grads my_backward.py
   python -m bot report --days 7 --csv week.csv
+  python -m bot discourse draft https://community.deeplearning.ai/t/some-topic/1234
   python -m bot serve --port 8000
 """
 
@@ -104,6 +105,12 @@ def _parser() -> argparse.ArgumentParser:
                                                    "the current one, BOT_DB_PATH")
     recover.add_argument("damaged", type=Path, help="the *.damaged-<time> file the warning named")
     recover.set_defaults(run=_store_recover)
+    forum = sub.add_parser("discourse", help="for admins: the bot on a Discourse forum (BOT_DISCOURSE_*)")
+    forum_sub = forum.add_subparsers(required=True, metavar="ACTION")
+    draft = forum_sub.add_parser("draft", help="print what the bot would post on an existing topic (read through "
+                                               "the forum's API), without posting")
+    draft.add_argument("topic", metavar="TOPIC_URL_OR_ID", help="e.g. 1234 or https://forum/t/why-1-m/1234")
+    draft.set_defaults(run=_discourse_draft)
     serve = sub.add_parser("serve", help="start the HTTP API and link previews (FastAPI); docs at /docs")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1; 0.0.0.0: all)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
@@ -418,6 +425,18 @@ def _store_recover(args: argparse.Namespace) -> int:
     counts = store.recover(args.damaged)
     print(f"recovered {counts['asks']} asks and {counts['feedback']} ratings from {args.damaged} into {store.path}; "
           f"the file is now {args.damaged}.recovered")
+    return 0
+
+
+def _discourse_draft(args: argparse.Namespace) -> int:
+    from bot import discourse
+    from bot.config import load_settings
+
+    topic_id = discourse.topic_id_from(args.topic)  # refuse a bad argument before the model loads
+    line, made = discourse.preview(_bot(progress=True), load_settings(), topic_id)
+    print(line, file=sys.stderr)
+    if made.markdown is not None:
+        print(made.markdown, end="")
     return 0
 
 

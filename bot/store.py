@@ -21,7 +21,7 @@ from typing import TextIO, TypeVar
 from bot.answer import Answer
 from bot.errors import ConfigError, StoreBusy
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = [  # index i upgrades a database at user_version i to i + 1
     """
     CREATE TABLE asks (
@@ -52,6 +52,31 @@ _SCHEMA = [  # index i upgrades a database at user_version i to i + 1
     CREATE INDEX asks_entry ON asks(entry_id);
     CREATE INDEX asks_at ON asks(at);
     CREATE INDEX feedback_ask ON feedback(ask_id);
+    """,
+    # v3: forum topics the bot drafts for (bot/discourse.py). The primary key is the claim: one row per topic, ever,
+    # whichever process inserts it first; the row is also the durable queue entry. Portable SQL (SQLite, PostgreSQL)
+    """
+    CREATE TABLE forum_topics (
+        forum TEXT NOT NULL,            -- the forum's base URL
+        topic_id BIGINT NOT NULL,
+        title TEXT NOT NULL,
+        raw TEXT NOT NULL,              -- the opening post as the student wrote it
+        category TEXT NOT NULL,         -- the category id it was posted in
+        state TEXT NOT NULL,            -- queued | posting | posted | skipped | failed
+        attempts INTEGER NOT NULL,      -- post attempts that failed
+        due DOUBLE PRECISION NOT NULL,  -- unix time the next try may start
+        lease_until DOUBLE PRECISION NOT NULL,  -- while posting: past it, the worker is taken for dead
+        claimed_at DOUBLE PRECISION NOT NULL,
+        done_at DOUBLE PRECISION,
+        kind TEXT,                      -- sure | ambiguous | out_of_scope
+        entry_id TEXT,
+        entry_confidence DOUBLE PRECISION,
+        mode TEXT,                      -- whisper | reply, as posted
+        post_id BIGINT,
+        error TEXT,                     -- the last failure
+        PRIMARY KEY (forum, topic_id)
+    );
+    CREATE INDEX forum_topics_due ON forum_topics(state, due);
     """,
 ]
 T = TypeVar("T")
@@ -91,6 +116,61 @@ class EntryCounts:
     shown: int  # asks answered with the entry
     helpful: int
     not_helpful: int
+
+
+# --- forum topics (bot/discourse.py): the records of the claims block in Store below ---
+
+@dataclass(frozen=True)
+class ForumTopic:
+    """A forum topic's opening post, as claimed for drafting."""
+
+    forum: str  # the forum's base URL
+    topic_id: int
+    title: str
+    raw: str  # the opening post's Markdown
+    category: str  # its category id
+
+
+@dataclass(frozen=True)
+class TopicJob:
+    topic: ForumTopic
+    state: str  # queued, or posting when a worker died holding it
+    attempts: int  # failed attempts so far
+
+
+@dataclass(frozen=True)
+class TopicOutcome:
+    state: str  # posted | skipped | failed
+    kind: str | None = None  # sure | ambiguous | out_of_scope
+    entry_id: str | None = None
+    entry_confidence: float | None = None
+    mode: str | None = None  # whisper | reply
+    post_id: int | None = None
+    error: str | None = None
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class DraftedTopic:
+    """A claimed topic as mentors read it back."""
+
+    forum: str
+    topic_id: int
+    title: str
+    state: str  # queued | posting | posted | skipped | failed
+    kind: str | None
+    entry_id: str | None
+    entry_confidence: float | None
+    mode: str | None
+    attempts: int
+    claimed_at: float
+    error: str | None
+
+    @property
+    def link(self) -> str:
+        return f"{self.forum.rstrip('/')}/t/{self.topic_id}"
+
+# --- end of forum topic records ---
 
 
 class Store:
@@ -388,6 +468,60 @@ class Store:
                 cells[i] = "" if cells[i] is None else datetime.fromtimestamp(cells[i], UTC).isoformat(timespec="seconds")
             writer.writerow([_cell(c) for c in cells])
         return len(rows)
+
+
+    # --- forum topics (bot/discourse.py): claims and the draft queue; portable SQL, keep this block together ---
+
+    def claim_topic(self, topic: ForumTopic, state: str = "queued") -> bool:
+        """Claim a topic for drafting: True for the one caller that inserted it, False if it was already claimed."""
+        now = time.time()
+        row = (topic.forum, topic.topic_id, topic.title, topic.raw, topic.category, state, now, now,
+               now if state != "queued" else None)
+        return self._write(lambda db: db.execute(
+            "INSERT INTO forum_topics (forum, topic_id, title, raw, category, state, attempts, due, lease_until, "
+            "claimed_at, done_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 0, ?, ?) ON CONFLICT DO NOTHING", row).rowcount == 1)
+
+    def due_topics(self, forum: str, now: float, limit: int = 10) -> list[TopicJob]:
+        """Queued topics whose time has come, and topics left `posting` past their lease (a worker died)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT forum, topic_id, title, raw, category, state, attempts FROM forum_topics WHERE forum = ? "
+                "AND ((state = 'queued' AND due <= ?) OR (state = 'posting' AND lease_until < ?)) ORDER BY due "
+                "LIMIT ?", (forum, now, now, limit)).fetchall()
+        return [TopicJob(ForumTopic(f, t, title, raw, c), state, attempts) for f, t, title, raw, c, state, attempts
+                in rows]
+
+    def take_topic(self, job: TopicJob, now: float, lease_s: float) -> bool:
+        """Take a due topic for this worker until now + lease_s: True for exactly one of the workers that try."""
+        key = (now + lease_s, job.topic.forum, job.topic.topic_id, now, now)
+        return self._write(lambda db: db.execute(
+            "UPDATE forum_topics SET state = 'posting', lease_until = ? WHERE forum = ? AND topic_id = ? AND "
+            "((state = 'queued' AND due <= ?) OR (state = 'posting' AND lease_until < ?))", key).rowcount == 1)
+
+    def retry_topic(self, topic: ForumTopic, attempts: int, due: float, error: str) -> None:
+        self._write(lambda db: db.execute(
+            "UPDATE forum_topics SET state = 'queued', attempts = ?, due = ?, lease_until = 0, error = ? "
+            "WHERE forum = ? AND topic_id = ?", (attempts, due, error, topic.forum, topic.topic_id)))
+
+    def finish_topic(self, topic: ForumTopic, outcome: TopicOutcome) -> None:
+        """Record how a topic ended: posted, skipped (nothing to post) or failed (retries spent, or refused)."""
+        o = outcome
+        self._write(lambda db: db.execute(
+            "UPDATE forum_topics SET state = ?, done_at = ?, kind = ?, entry_id = ?, entry_confidence = ?, mode = ?, "
+            "post_id = ?, error = ?, attempts = ? WHERE forum = ? AND topic_id = ?",
+            (o.state, time.time(), o.kind, o.entry_id, o.entry_confidence, o.mode, o.post_id, o.error, o.attempts,
+             topic.forum, topic.topic_id)))
+
+    def forum_topics(self, since: float | None = None) -> list[DraftedTopic]:
+        """Every claimed topic, newest first: what mentors see listed as drafted (or not)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT forum, topic_id, title, state, kind, entry_id, entry_confidence, mode, attempts, claimed_at, "
+                "error FROM forum_topics WHERE claimed_at >= ? ORDER BY claimed_at DESC, topic_id DESC",
+                (since or 0.0,)).fetchall()
+        return [DraftedTopic(*row) for row in rows]
+
+    # --- end of forum topics ---
 
 
 def _readable(db: sqlite3.Connection, table: str) -> list[tuple[object, ...]]:

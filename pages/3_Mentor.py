@@ -17,7 +17,7 @@ import streamlit as st
 from bot.answer import Bot
 from bot.config import load_settings
 from bot.errors import BotError
-from bot.insights import Group, doubtful_groups, entry_stats
+from bot.insights import Group, doubtful_groups, drafted, entry_stats
 from bot.kb import load_kb
 from bot.phrasings import add_phrasings
 from bot.store import Store
@@ -139,6 +139,17 @@ st.header("Per entry")
 st.dataframe([{"entry": s.entry_id, "shown": s.shown, "helpful": s.helpful, "not helpful": s.not_helpful,
                "new phrasings": len(s.candidates), "latest comment": s.comments[0] if s.comments else "",
                "title": s.title} for s in stats], hide_index=True)
+
+st.header("Drafted on the forum")
+st.caption("Topics the bot drafted a reply for on Discourse (BOT_DISCOURSE_*), newest first; a whisper waits for a "
+           "mentor to check, edit and post it.")
+drafts = store.forum_topics(since)
+if not drafts:
+    st.info("No forum topics in this period.")
+else:
+    st.dataframe([{"topic": d.link, "title": d.title, "state": d.state, "mode": d.mode or "", "entry": d.entry_id or "",
+                   "entry_confidence": d.entry_confidence, "what": drafted(d)} for d in drafts], hide_index=True,
+                 column_config={"topic": st.column_config.LinkColumn("topic")})
 
 st.header("Add as phrasing")
 st.caption("Questions that reached an entry and are not yet among its `questions`; adding them teaches the bot "

@@ -532,8 +532,11 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 @pytest.fixture(scope="module")
 def keyed_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Keys set and POST /v1/run on: feedback and run need the key."""
-    return _schema(tmp_path_factory.mktemp("fuzz-keyed"), api_keys="fuzz-key", api_run_code=True)
+    """Keys set, POST /v1/run on and the Discourse webhook on: feedback and run need the key, deliveries a signature
+    (the forum is a closed port on loopback: the worker's calls fail at once)."""
+    return _schema(tmp_path_factory.mktemp("fuzz-keyed"), api_keys="fuzz-key", api_run_code=True,
+                   discourse_url="http://127.0.0.1:9", discourse_api_key="k", discourse_username="backprop-bot",
+                   discourse_webhook_secret="fuzz-secret")
 
 
 def fuzz_every_operation(schema: Any, mode: GenerationMode, headers: dict[str, str] | None = None) -> None:

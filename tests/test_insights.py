@@ -12,7 +12,7 @@ from bot import cli
 from bot.answer import Answer, Bot, Suggestion
 from bot.insights import cluster, doubtful_groups, entry_stats, group_questions
 from bot.kb import load_kb
-from bot.store import Feedback, LoggedAsk, Store
+from bot.store import Feedback, ForumTopic, LoggedAsk, Store, TopicOutcome
 
 
 def logged(question: str, kind: str = "out_of_scope", confidence: float = 0.1, not_helpful: bool = False,
@@ -123,6 +123,18 @@ def test_report_prints_the_groups_and_the_entries(report_env: Path, fake_bot: Bo
     data = json.loads(capsys.readouterr().out)
     assert data["totals"]["asks"] == 3 and data["groups"] and {e["entry_id"] for e in data["entries"]} == {
         "loss-vs-cost", "one-over-m", "relu-derivative", "shapes"}
+
+
+def test_report_lists_the_forum_topics_the_bot_drafted_for(report_env: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    store = Store(report_env)
+    topic = ForumTopic("https://forum.example", 42, "Why no 1/m in dZ?", "dZ2 = A2 - Y", "5")
+    store.claim_topic(topic)
+    store.finish_topic(topic, TopicOutcome("posted", "sure", "one-over-m", 0.91, "whisper", 1001))
+    assert cli.main(["report"]) == 0
+    out = capsys.readouterr().out
+    assert "Forum topics the bot drafted for (1, newest first):\n  https://forum.example/t/42  posted whisper sure: " \
+           "one-over-m (entry_confidence 0.91)  Why no 1/m in dZ?" in out
 
 
 def test_report_without_a_log_says_so_and_loads_no_model(report_env: Path, monkeypatch: pytest.MonkeyPatch,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -12,7 +13,7 @@ import pytest
 from bot.answer import Answer, Suggestion
 from bot.errors import ConfigError, StoreBusy
 from bot.kb import Entry
-from bot.store import MAX_COMMENT_CHARS, SCHEMA_VERSION, EntryCounts, Feedback, Store
+from bot.store import MAX_COMMENT_CHARS, SCHEMA_VERSION, EntryCounts, Feedback, ForumTopic, Store
 
 
 def answer(question: str = "why 1/m?") -> Answer:
@@ -90,9 +91,10 @@ def test_a_v1_file_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
 
     store = Store(path)
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
-    indexes = {row[1] for table in ("asks", "feedback") for row in db.execute(f"PRAGMA index_list({table})")}
-    assert {"asks_entry", "asks_at", "feedback_ask", "feedback_entry"} <= indexes
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    indexes = {row[1] for table in ("asks", "feedback", "forum_topics")
+               for row in db.execute(f"PRAGMA index_list({table})")}
+    assert {"asks_entry", "asks_at", "feedback_ask", "feedback_entry", "forum_topics_due"} <= indexes
     assert store.feedback() == [Feedback("a", "why 1/m?", False, "too short", 1)]
     assert [(a.id, a.question, a.not_helpful) for a in store.asks()] == [(1, "why 1/m?", True)]
     assert store.log_ask(answer(), "chat", 1.0) == 2  # and it takes new rows after the old ones
@@ -221,3 +223,33 @@ def test_a_forked_child_writes_on_its_own_connection(tmp_path: Path) -> None:
     store.log_ask(answer("parent, after"), "chat", 1.0)
     assert child.exitcode == 0
     assert [a.question for a in store.asks()] == ["parent, before the fork", "child", "parent, after"]
+
+
+# --- forum topics: the claim and the queue of bot/discourse.py ---
+
+def test_a_topic_is_claimed_by_exactly_one_of_many_writers(tmp_path: Path) -> None:
+    stores = [Store(tmp_path / "bot.sqlite3") for _ in range(4)]  # a connection each, as separate processes have
+    topic = ForumTopic("https://forum.example", 7, "why 1/m?", "dZ has none", "5")
+    start, won = threading.Barrier(8), []
+
+    def claim(store: Store) -> None:
+        start.wait()
+        won.append(store.claim_topic(topic))
+
+    threads = [threading.Thread(target=claim, args=(stores[i % 4],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(won) == [False] * 7 + [True]
+
+
+def test_a_due_topic_is_taken_once_and_again_only_when_its_lease_has_run_out(tmp_path: Path) -> None:
+    store = Store(tmp_path / "bot.sqlite3")
+    store.claim_topic(ForumTopic("https://forum.example", 7, "why 1/m?", "dZ has none", "5"))
+    [job] = store.due_topics("https://forum.example", time.time())
+    now = time.time()
+    assert store.take_topic(job, now, lease_s=60) and not store.take_topic(job, now, lease_s=60)
+    assert store.due_topics("https://forum.example", now + 30) == []
+    assert [j.state for j in store.due_topics("https://forum.example", now + 61)] == ["posting"]
+    assert store.take_topic(job, now + 61, lease_s=60)
