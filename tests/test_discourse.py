@@ -20,7 +20,7 @@ from bot.answer import Bot
 from bot.api import create_app
 from bot.cli import main
 from bot.discourse import AMBIGUOUS_LINE, REPLY_LINE, WHISPER_LINE, preview, topic_id_from
-from bot.render import forum_post
+from bot.forum import forum_post
 from bot.store import ForumTopic, Store, TopicJob
 from tests.discourse_standin import API_KEY, BOT_USER, StandIn
 
