@@ -18,7 +18,7 @@ from bot.config import load_settings, sandbox_limits
 from bot.errors import BotError
 from bot.render import ask_a_mentor_url, derivation_markdown, forum_post, normalize_math
 from bot.sandbox import RunResult, run_code
-from bot.store import MAX_COMMENT_CHARS, Feedback, Store
+from bot.store import MAX_COMMENT_CHARS, Feedback, Store, open_store, store_url
 
 log = logging.getLogger("app")
 EXAMPLES = [
@@ -53,7 +53,7 @@ def load_bot() -> Bot:
 
 @st.cache_resource
 def load_store() -> Store:
-    return Store(load_settings().db_path)
+    return open_store(store_url(load_settings()))
 
 
 def record(turn: Turn, started: float) -> None:

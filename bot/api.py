@@ -37,7 +37,7 @@ from bot.kb import Entry
 from bot.model_process import ModelProcess
 from bot.render import forum_post
 from bot.sandbox import MAX_CODE_CHARS, RunResult, run_code
-from bot.store import MAX_COMMENT_CHARS, Feedback, Store
+from bot.store import MAX_COMMENT_CHARS, Feedback, Store, open_store, store_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -145,7 +145,7 @@ def create_app(bot_factory: Callable[[], Bot], settings: Settings | None = None,
                               f"detail}}. Keys go in the {KEY_HEADER} header.")
     app.state.settings, app.state.bot_factory, app.state.owns_bot = settings, bot_factory, owns_bot
     app.state.bot, app.state.load_error, app.state.pages = None, None, {}
-    app.state.store = Store(settings.db_path)
+    app.state.store = open_store(store_url(settings))
     # threads that may wait on the model at once: enough for every model process to get a full batch
     app.state.inference = ThreadPoolExecutor(max(32, MAX_TEXTS * _workers(settings)), thread_name_prefix="inference")
     app.state.sandbox = threading.BoundedSemaphore(2)  # snippets at once: each may take 1 GB

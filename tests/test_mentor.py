@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from bot.answer import Bot
 from bot.config import ROOT
 from bot.kb import load_kb
-from bot.store import Feedback, Store
+from bot.store import Feedback, SqliteStore
 
 PAGE = str(ROOT / "pages" / "3_Mentor.py")
 UNANSWERED = ["how do I backprop through batch normalization?", "what is the gradient of a batch norm layer",
@@ -30,7 +30,7 @@ def env(real_bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("BOT_DB_PATH", str(tmp_path / "log.sqlite3"))
     monkeypatch.setenv("BOT_KB_DIR", str(kb_dir))
     monkeypatch.setenv("BOT_MENTOR_PASSWORD", "s3cret")
-    store = Store(tmp_path / "log.sqlite3")
+    store = SqliteStore(tmp_path / "log.sqlite3")
     for question in [*UNANSWERED, UNANSWERED[0], NEW_WORDING, OTHER_WORDING]:
         store.log_ask(real_bot.ask(question), "chat", 10.0)
     relu = real_bot.ask(NEW_WORDING)
