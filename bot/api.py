@@ -19,7 +19,7 @@ from functools import partial
 from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
@@ -156,7 +156,7 @@ def create_app(bot_factory: Callable[[], Bot], settings: Settings | None = None,
         app.add_middleware(RateLimit, per_minute=settings.api_rate_limit)
     if settings.cors_origin_list:  # added last, so it is outermost: errors and 429s carry the CORS headers too
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=["GET", "POST"],
-                           allow_headers=["Content-Type", KEY_HEADER], max_age=600)
+                           allow_headers=["Content-Type", KEY_HEADER, IDEMPOTENCY_HEADER], max_age=600)
     return app
 
 
@@ -240,6 +240,12 @@ async def _settings(request: Request) -> Settings:
 BotDep = Annotated[Bot, Depends(_bot)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 KeyDep = Annotated[str | None, Depends(APIKeyHeader(name=KEY_HEADER, auto_error=False))]
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# A client that sends a request again (its reply lost to a restart, perhaps on another replica) sends the same key:
+# the question or rating is then stored once
+IdempotencyDep = Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER, max_length=200, pattern=r"^[!-~]+$",
+                                              description="Any unique token per request (e.g. a UUID); the same "
+                                                          "token again stores nothing new")]
 
 
 @router.get("/healthz", tags=["health"])
@@ -255,10 +261,10 @@ async def readyz(bot: BotDep) -> dict[str, Any]:
 
 
 @router.post("/v1/ask", tags=["answers"], response_model=AskResponse)
-async def ask(body: AskRequest, bot: BotDep, request: Request) -> dict[str, Any]:
+async def ask(body: AskRequest, bot: BotDep, request: Request, idempotency_key: IdempotencyDep = None) -> dict[str, Any]:
     """The same object as `python -m bot ask --json`, plus `answer_markdown` (a forum reply), `permalink`, `ask_id`."""
     store = request.app.state.store if request.app.state.settings.log_questions else None
-    return await _infer(request, _answer, bot, body.question, body.top_k, store)
+    return await _infer(request, _answer, bot, body.question, body.top_k, store, idempotency_key)
 
 
 async def _infer(request: Request, work: Callable[..., T], *args: Any) -> T:
@@ -267,14 +273,14 @@ async def _infer(request: Request, work: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(request.app.state.inference, work, *args)
 
 
-def _answer(bot: Bot, question: str, top_k: int | None, store: Store | None) -> dict[str, Any]:
+def _answer(bot: Bot, question: str, top_k: int | None, store: Store | None, key: str | None = None) -> dict[str, Any]:
     """The whole of /v1/ask in one thread: a hop between threads costs more than the answer's own 0.6 ms."""
     start = time.perf_counter()
     answer = bot.ask(question, top_k)
     ask_id = None
     if store is not None:
         try:
-            ask_id = store.log_ask(answer, "api", (time.perf_counter() - start) * 1000)
+            ask_id = store.log_ask(answer, "api", (time.perf_counter() - start) * 1000, _scoped("ask", key))
         except Exception:  # logged; the client still gets its answer (with ask_id null)
             log.exception("could not log the ask")
     permalink = bot.permalink(answer.entry.id) if answer.entry else None
@@ -351,7 +357,7 @@ async def _run(request: Request, code: str) -> dict[str, Any]:
 
 @router.post("/v1/feedback", tags=["answers"], status_code=201, responses=KEYED)
 async def feedback(body: FeedbackRequest, bot: BotDep, settings: SettingsDep, key: KeyDep,
-                   request: Request) -> dict[str, Any]:
+                   request: Request, idempotency_key: IdempotencyDep = None) -> dict[str, Any]:
     """Record whether an answer helped (open unless the server sets BOT_API_KEYS; then it needs a key)."""
     if settings.api_key_list:
         check_key(settings.api_key_list, key, "POST /v1/feedback")
@@ -361,7 +367,13 @@ async def feedback(body: FeedbackRequest, bot: BotDep, settings: SettingsDep, ke
                             "remove it and send again")
     note = Feedback(body.entry_id, check_question(body.question, settings.max_question_chars), body.helpful,
                     body.comment, body.ask_id)
-    return {"ok": True, "id": await run_in_threadpool(request.app.state.store.add_feedback, note)}
+    return {"ok": True, "id": await run_in_threadpool(request.app.state.store.add_feedback, note,
+                                                      _scoped("feedback", idempotency_key))}
+
+
+def _scoped(route: str, key: str | None) -> str | None:
+    """The client's key as a write key: one token reused on /v1/ask and /v1/feedback names two writes."""
+    return None if key is None else f"{route}:{key}"
 
 
 MISSING_PAGE: dict[int | str, dict[str, Any]] = {404: {"description": "No such entry: an HTML page pointing to the chat when the client accepts "

@@ -6,6 +6,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -41,6 +42,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
+    """Send `sig` to one process we started, wait for it, and kill it if it outlives `timeout`."""
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
 class PgCluster:
     """initdb once; start(), stop() and restart() the server; url(db) for a database in it."""
 
@@ -68,12 +79,13 @@ class PgCluster:
         subprocess.run(argv, cwd=self.root, check=True, capture_output=True, timeout=120,
                        **self._as_owner())  # type: ignore[call-overload]
 
-    def start(self) -> None:
-        """Start the server and wait until it takes connections (fsync off: a test cluster, never kept)."""
+    def start(self, fsync: bool = False) -> None:
+        """Start the server and wait until it takes connections (fsync off unless asked: a test cluster, never
+        kept; a benchmark asks for it, to compare with SQLite's synchronous=FULL)."""
         log = (self.root / "server.log").open("ab")
         self.process = subprocess.Popen(  # type: ignore[call-overload]
             [str(self.bindir / "postgres"), "-D", str(self.data), "-p", str(self.port), "-k", str(self.sockets),
-             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"],
+             "-c", "listen_addresses=127.0.0.1", "-c", f"fsync={'on' if fsync else 'off'}", "-c", "max_connections=200"],
             cwd=self.root, stdout=log, stderr=subprocess.STDOUT, **self._as_owner())
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self.accepting():
@@ -92,16 +104,9 @@ class PgCluster:
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server by its PID: SIGINT is PostgreSQL's fast shutdown (rolls back, closes connections)."""
-        import signal
-
         if self.process is None:
             return
-        self.process.send_signal(signal.SIGINT if mode == "fast" else signal.SIGKILL)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process, signal.SIGINT if mode == "fast" else signal.SIGKILL)
         self.process = None
 
     def restart(self, down_s: float = 0.0) -> None:
