@@ -132,7 +132,7 @@ def test_two_replicas_through_a_replica_and_a_database_restart_store_each_acknow
     rated = Counter(q for (q,) in store._read("SELECT question FROM feedback"))
     print(f"\ntwo replicas: {len(tally.asks)} asks and {len(tally.ratings)} ratings acknowledged, "
           f"{sum(asked.values())} asks and {sum(rated.values())} ratings in the database, {tally.retried} requests "
-          f"sent again, duplicates {sum(n - 1 for n in (asked + rated).values() if n > 1)}")
+          f"sent again, duplicates {sum(n - 1 for counts in (asked, rated) for n in counts.values())}")
     assert len(tally.asks) > 100 and not any(thread.is_alive() for thread in threads)
     assert all(asked[q] == 1 for q in tally.asks) and all(rated[q] == 1 for q in tally.ratings)
     assert max(asked.values()) == 1 and max(rated.values()) == 1  # nothing stored twice, acknowledged or not
