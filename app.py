@@ -20,7 +20,7 @@ from bot.errors import BotError
 from bot.forum import forum_post
 from bot.render import ask_a_mentor_url, derivation_markdown, normalize_math
 from bot.sandbox import RunResult, describe_isolation, run_code
-from bot.store import MAX_COMMENT_CHARS, Feedback, Store
+from bot.store import MAX_COMMENT_CHARS, Feedback, Store, open_store, store_url
 
 log = logging.getLogger("app")
 EXAMPLES = [
@@ -56,7 +56,7 @@ def load_bot() -> Bot:
 
 @st.cache_resource
 def load_store() -> Store:
-    return Store(load_settings().db_path)
+    return open_store(store_url(load_settings()))
 
 
 def record(turn: Turn, started: float) -> None:

@@ -39,7 +39,7 @@ from bot.guards import ERRORS, KEY_HEADER, ApiError, BodyLimit, RateLimit, check
 from bot.kb import Entry
 from bot.model_process import ModelProcess
 from bot.sandbox import MAX_CODE_CHARS, RunResult, describe_isolation, isolation_mode, run_code
-from bot.store import MAX_COMMENT_CHARS, Feedback, Store
+from bot.store import MAX_COMMENT_CHARS, Feedback, Store, open_store, store_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -160,7 +160,7 @@ def create_app(bot_factory: Callable[[], Bot], settings: Settings | None = None,
                               f"detail}}. Keys go in the {KEY_HEADER} header.")
     app.state.settings, app.state.bot_factory, app.state.owns_bot = settings, bot_factory, owns_bot
     app.state.bot, app.state.load_error, app.state.pages, app.state.discourse = None, None, {}, None
-    app.state.store = Store(settings.db_path)
+    app.state.store = open_store(store_url(settings))
     # threads that may wait on the model at once: enough for every model process to get a full batch
     app.state.inference = ThreadPoolExecutor(max(32, MAX_TEXTS * _workers(settings)), thread_name_prefix="inference")
     app.state.sandbox = threading.BoundedSemaphore(2)  # snippets at once: each may take 1 GB
@@ -171,7 +171,7 @@ def create_app(bot_factory: Callable[[], Bot], settings: Settings | None = None,
         app.add_middleware(RateLimit, per_minute=settings.api_rate_limit)
     if settings.cors_origin_list:  # added last, so it is outermost: errors and 429s carry the CORS headers too
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=["GET", "POST"],
-                           allow_headers=["Content-Type", KEY_HEADER], max_age=600)
+                           allow_headers=["Content-Type", KEY_HEADER, IDEMPOTENCY_HEADER], max_age=600)
     return app
 
 
@@ -261,6 +261,12 @@ async def _settings(request: Request) -> Settings:
 BotDep = Annotated[Bot, Depends(_bot)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 KeyDep = Annotated[str | None, Depends(APIKeyHeader(name=KEY_HEADER, auto_error=False))]
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# A client that sends a request again (its reply lost to a restart, perhaps on another replica) sends the same key:
+# the question or rating is then stored once
+IdempotencyDep = Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER, max_length=200, pattern=r"^[!-~]+$",
+                                              description="Any unique token per request (e.g. a UUID); the same "
+                                                          "token again stores nothing new")]
 
 
 @router.get("/healthz", tags=["health"])
@@ -278,11 +284,11 @@ async def readyz(bot: BotDep, settings: SettingsDep) -> dict[str, Any]:
 
 
 @router.post("/v1/ask", tags=["answers"], response_model=AskResponse)
-async def ask(body: AskRequest, bot: BotDep, request: Request) -> dict[str, Any]:
+async def ask(body: AskRequest, bot: BotDep, request: Request, idempotency_key: IdempotencyDep = None) -> dict[str, Any]:
     """The same object as `python -m bot ask --json`, plus `answer_markdown` (a forum reply), `permalink`, `ask_id`."""
     store = request.app.state.store if request.app.state.settings.log_questions else None
     context = Context(body.context.previous_entry_id, body.context.previous_question) if body.context else None
-    return await _infer(request, _answer, bot, body.question, body.top_k, store, context)
+    return await _infer(request, _answer, bot, body.question, body.top_k, store, context, idempotency_key)
 
 
 async def _infer(request: Request, work: Callable[..., T], *args: Any) -> T:
@@ -291,15 +297,15 @@ async def _infer(request: Request, work: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(request.app.state.inference, work, *args)
 
 
-def _answer(bot: Bot, question: str, top_k: int | None, store: Store | None,
-            context: Context | None = None) -> dict[str, Any]:
+def _answer(bot: Bot, question: str, top_k: int | None, store: Store | None, context: Context | None = None,
+            key: str | None = None) -> dict[str, Any]:
     """The whole of /v1/ask in one thread: a hop between threads costs more than the answer's own 0.6 ms."""
     start = time.perf_counter()
     answer = bot.ask(question, top_k, context=context)
     ask_id = None
     if store is not None:
         try:
-            ask_id = store.log_ask(answer, "api", (time.perf_counter() - start) * 1000)
+            ask_id = store.log_ask(answer, "api", (time.perf_counter() - start) * 1000, _scoped("ask", key))
         except Exception:  # logged; the client still gets its answer (with ask_id null)
             log.exception("could not log the ask")
     permalink = bot.permalink(answer.entry.id) if answer.entry else None
@@ -389,7 +395,7 @@ async def _run(request: Request, code: str, curated: bool = False) -> dict[str, 
 
 @router.post("/v1/feedback", tags=["answers"], status_code=201, responses=KEYED)
 async def feedback(body: FeedbackRequest, bot: BotDep, settings: SettingsDep, key: KeyDep,
-                   request: Request) -> dict[str, Any]:
+                   request: Request, idempotency_key: IdempotencyDep = None) -> dict[str, Any]:
     """Record whether an answer helped (open unless the server sets BOT_API_KEYS; then it needs a key)."""
     if settings.api_key_list:
         check_key(settings.api_key_list, key, "POST /v1/feedback")
@@ -399,7 +405,13 @@ async def feedback(body: FeedbackRequest, bot: BotDep, settings: SettingsDep, ke
                             "remove it and send again")
     note = Feedback(body.entry_id, check_question(body.question, settings.max_question_chars), body.helpful,
                     body.comment, body.ask_id)
-    return {"ok": True, "id": await run_in_threadpool(request.app.state.store.add_feedback, note)}
+    return {"ok": True, "id": await run_in_threadpool(request.app.state.store.add_feedback, note,
+                                                      _scoped("feedback", idempotency_key))}
+
+
+def _scoped(route: str, key: str | None) -> str | None:
+    """The client's key as a write key: one token reused on /v1/ask and /v1/feedback names two writes."""
+    return None if key is None else f"{route}:{key}"
 
 
 class WebhookResponse(BaseModel):

@@ -35,6 +35,7 @@ class Settings:
     public_url: str = "http://localhost:8501"   # base of permalinks: {public_url}/?entry=<id>
     forum_url: str = "https://community.deeplearning.ai"  # Discourse forum for "Ask a mentor" (/new-topic?...)
     db_path: Path = ROOT / ".data" / "bot.sqlite3"   # asks and feedback (SQLite, WAL)
+    db_url: str = ""                            # postgresql://user:pass@host/db (wins over db_path) or sqlite:///path
     log_questions: bool = True                  # keep every question asked (no personal data beyond its text)
     mentor_password: str = field(default="", repr=False)  # opens pages/3_Mentor.py; empty = that page is off
     sandbox_isolation: str = "auto"             # "auto" (bubblewrap if it works), "bubblewrap" (required), "limits"

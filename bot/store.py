@@ -1,44 +1,57 @@
-"""SQLite store of what students asked and what they thought of the answers (WAL, safe for many writers)."""
+"""The question log: what students asked and what they thought of the answers, in SQLite (one file, WAL, the
+embedded default) or PostgreSQL (shared by several API replicas). One interface, one schema, the SQL written once."""
 from __future__ import annotations
 
 import csv
 import fcntl
+import functools
+import hashlib
 import itertools
 import json
 import logging
 import os
 import random
+import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, TypeVar
 
 from bot.answer import Answer
 from bot.errors import ConfigError, StoreBusy
 
-SCHEMA_VERSION = 3
-_SCHEMA = [  # index i upgrades a database at user_version i to i + 1
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
+
+    from bot.config import Settings
+
+# Index i upgrades a database at version i to i + 1, on both back ends; a new version is one more entry here (and
+# SCHEMA_VERSION follows). The DDL is one text for both: {id} and {real} are the only words the dialects spell
+# differently (_TYPES); statements are separated by ";".
+MIGRATIONS = [
     """
     CREATE TABLE asks (
-        id INTEGER PRIMARY KEY,
-        at REAL NOT NULL,               -- unix time
+        id {id},
+        at {real} NOT NULL,             -- unix time
         channel TEXT NOT NULL,          -- chat | api | cli
         question TEXT NOT NULL,
         kind TEXT NOT NULL,             -- answer | out_of_scope | greeting
         in_scope INTEGER NOT NULL,
-        confidence REAL NOT NULL,
+        confidence {real} NOT NULL,
         entry_id TEXT,                  -- the entry shown, if any
         top TEXT NOT NULL,              -- JSON [[entry_id, score], ...], best first
-        latency_ms REAL NOT NULL
+        latency_ms {real} NOT NULL
     );
     CREATE TABLE feedback (
-        id INTEGER PRIMARY KEY,
-        at REAL NOT NULL,
+        id {id},
+        at {real} NOT NULL,
         ask_id INTEGER REFERENCES asks(id),
         entry_id TEXT NOT NULL,
         question TEXT NOT NULL,
@@ -53,8 +66,16 @@ _SCHEMA = [  # index i upgrades a database at user_version i to i + 1
     CREATE INDEX asks_at ON asks(at);
     CREATE INDEX feedback_ask ON feedback(ask_id);
     """,
-    # v3: forum topics the bot drafts for (bot/discourse.py). The primary key is the claim: one row per topic, ever,
-    # whichever process inserts it first; the row is also the durable queue entry. Portable SQL (SQLite, PostgreSQL)
+    # v3: a write retried after its commit acknowledgement was lost (a dropped connection, a server restart) finds
+    # its own row by the key the writer drew for it, instead of adding a second one
+    """
+    ALTER TABLE asks ADD COLUMN write_key TEXT;
+    ALTER TABLE feedback ADD COLUMN write_key TEXT;
+    CREATE UNIQUE INDEX asks_write_key ON asks(write_key);
+    CREATE UNIQUE INDEX feedback_write_key ON feedback(write_key);
+    """,
+    # v4: forum topics the bot drafts for (bot/discourse.py). The primary key is the claim: one row per topic, ever,
+    # whichever process (on whichever replica) inserts it first; the row is also the durable queue entry
     """
     CREATE TABLE forum_topics (
         forum TEXT NOT NULL,            -- the forum's base URL
@@ -64,13 +85,13 @@ _SCHEMA = [  # index i upgrades a database at user_version i to i + 1
         category TEXT NOT NULL,         -- the category id it was posted in
         state TEXT NOT NULL,            -- queued | posting | posted | skipped | failed
         attempts INTEGER NOT NULL,      -- post attempts that failed
-        due DOUBLE PRECISION NOT NULL,  -- unix time the next try may start
-        lease_until DOUBLE PRECISION NOT NULL,  -- while posting: past it, the worker is taken for dead
-        claimed_at DOUBLE PRECISION NOT NULL,
-        done_at DOUBLE PRECISION,
+        due {real} NOT NULL,            -- unix time the next try may start
+        lease_until {real} NOT NULL,    -- while posting: past it, the worker is taken for dead
+        claimed_at {real} NOT NULL,
+        done_at {real},
         kind TEXT,                      -- sure | ambiguous | out_of_scope
         entry_id TEXT,
-        entry_confidence DOUBLE PRECISION,
+        entry_confidence {real},
         mode TEXT,                      -- whisper | reply, as posted
         post_id BIGINT,
         error TEXT,                     -- the last failure
@@ -79,14 +100,25 @@ _SCHEMA = [  # index i upgrades a database at user_version i to i + 1
     CREATE INDEX forum_topics_due ON forum_topics(state, due);
     """,
 ]
+SCHEMA_VERSION = len(MIGRATIONS)
+_TYPES = {"sqlite": {"id": "INTEGER PRIMARY KEY", "real": "REAL"},
+          "postgresql": {"id": "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", "real": "DOUBLE PRECISION"}}
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 RECOVERED = ".recovered"  # suffix of a damaged log whose rows were merged back by `bot store recover`
 EMPTY_GRACE_S = 5.0  # a 0-byte file younger than this is another process creating the log, not an emptied one
 MAX_COMMENT_CHARS = 2000  # a feedback comment, from the chat or the API
-_INHERITED: list[sqlite3.Connection] = []  # write connections a forked child got from its parent: kept, never used
+COPY_BATCH = 500  # rows per transaction in `bot store copy`
+_INHERITED: list[object] = []  # connections and pools a forked child got from its parent: kept, never used
 CSV_COLUMNS = ("ask_id", "asked_at", "channel", "question", "kind", "in_scope", "confidence", "entry_id", "top",
                "latency_ms", "feedback_id", "feedback_at", "feedback_entry_id", "helpful", "comment")
+ASK_COLUMNS = "at, channel, question, kind, in_scope, confidence, entry_id, top, latency_ms"
+FEEDBACK_COLUMNS = "at, ask_id, entry_id, question, helpful, comment"
+
+
+def migration(version: int, dialect: str) -> list[str]:
+    """The statements that bring a database at `version` to version + 1, in the words of `dialect`."""
+    return [s.strip() for s in MIGRATIONS[version].format(**_TYPES[dialect]).split(";") if s.strip()]
 
 
 @dataclass(frozen=True)
@@ -118,11 +150,9 @@ class EntryCounts:
     not_helpful: int
 
 
-# --- forum topics (bot/discourse.py): the records of the claims block in Store below ---
-
 @dataclass(frozen=True)
 class ForumTopic:
-    """A forum topic's opening post, as claimed for drafting."""
+    """A forum topic's opening post, as claimed for drafting (bot/discourse.py)."""
 
     forum: str  # the forum's base URL
     topic_id: int
@@ -170,10 +200,290 @@ class DraftedTopic:
     def link(self) -> str:
         return f"{self.forum.rstrip('/')}/t/{self.topic_id}"
 
-# --- end of forum topic records ---
+
+class Tx(Protocol):
+    """What a write sees: one transaction; `execute` takes SQLite's placeholders (? and :name) on both back ends."""
+
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]: ...
 
 
-class Store:
+def new_key() -> str:
+    """A write's idempotency key, drawn once per write by the writer, before its first try."""
+    return uuid.uuid4().hex
+
+
+def store_url(settings: Settings) -> str:
+    """Where the log is: BOT_DB_URL when set (postgresql://... or sqlite:///path), else the file BOT_DB_PATH."""
+    return settings.db_url or f"sqlite:///{settings.db_path}"
+
+
+def open_store(target: str | Path, patience: float = 60.0) -> Store:
+    """The store at a URL (postgresql://..., postgres://..., sqlite:///relative or sqlite:////absolute) or a path."""
+    if isinstance(target, Path):
+        return SqliteStore(target, patience)
+    if target.startswith(("postgresql://", "postgres://")):
+        return PostgresStore(target, patience)
+    if target.startswith("sqlite:///") and len(target) > len("sqlite:///"):
+        return SqliteStore(Path(target[len("sqlite:///"):]), patience)
+    raise ConfigError(f"the question log URL {redact(target)!r} is neither postgresql://user@host/db nor "
+                      "sqlite:///path; fix BOT_DB_URL (or unset it to use the file BOT_DB_PATH)")
+
+
+def redact(url: str) -> str:
+    """A URL as it may be printed: the password hidden."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+class Store(ABC):
+    """The log on either back end. Every write is one short transaction, retried while the database is busy or
+    unreachable (for `patience` seconds); an insert carries an idempotency key, so a retry never adds a twin."""
+
+    where: str  # the file or the URL (password hidden), for messages
+    patience: float  # seconds a write keeps trying
+    restarted: Path | None = None  # SQLite: where this process moved a damaged log before starting a new one
+
+    @abstractmethod
+    def _write(self, action: Callable[[Tx], T]) -> T:
+        """Run `action` in one transaction, retried as a whole while the database is busy or away."""
+
+    @abstractmethod
+    def _read(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]:
+        """One query outside any write (a slow mentor query never holds up a student's log)."""
+
+    def close(self) -> None:
+        """Let go of the connections (the next write opens new ones)."""
+
+    def set_aside(self) -> list[Path]:
+        """Damaged logs moved aside and not yet recovered (SQLite files only)."""
+        return []
+
+    def log_ask(self, answer: Answer, channel: str, latency_ms: float, key: str | None = None) -> int:
+        """Record one answered question; returns its id (for linking feedback). The same key twice is one row."""
+        top = json.dumps([[s.id, s.score] for s in answer.answers])
+        row = (time.time(), channel, answer.question, answer.kind, int(answer.in_scope), answer.confidence,
+               answer.entry.id if answer.entry else None, top, latency_ms, key or new_key())
+        return self._write(lambda tx: _insert(tx, "asks", row)[0])
+
+    def add_feedback(self, feedback: Feedback, key: str | None = None) -> int:
+        row = (time.time(), feedback.ask_id, feedback.entry_id, feedback.question, int(feedback.helpful),
+               feedback.comment, key or new_key())
+        return self._write(lambda tx: _insert(tx, "feedback", row)[0])
+
+    def add_comment(self, feedback_id: int, comment: str) -> None:
+        """Attach the student's words to a rating already stored (the chat asks for them after "Not helpful")."""
+        self._write(lambda tx: tx.execute("UPDATE feedback SET comment = ? WHERE id = ?",
+                                          (comment[:MAX_COMMENT_CHARS], feedback_id)))
+
+    def feedback(self, entry_id: str | None = None) -> list[Feedback]:
+        rows = self._read("SELECT entry_id, question, helpful, comment, ask_id FROM feedback "
+                          "WHERE entry_id = COALESCE(?, entry_id) ORDER BY id", (entry_id,))
+        return [Feedback(e, q, bool(h), c, a) for e, q, h, c, a in rows]
+
+    def count(self, table: str) -> int:
+        if table not in ("asks", "feedback"):
+            raise ValueError(f"table must be asks or feedback, got {table!r}")
+        return int(self._read(f"SELECT COUNT(*) FROM {table}")[0][0])
+
+    # --- forum topics (bot/discourse.py): claims and the draft queue; the database enforces one claim per topic ---
+
+    def claim_topic(self, topic: ForumTopic, state: str = "queued") -> bool:
+        """Claim a topic for drafting: True for the one caller that inserted it, False if it was already claimed."""
+        now = time.time()
+        row = (topic.forum, topic.topic_id, topic.title, topic.raw, topic.category, state, now, now,
+               now if state != "queued" else None)
+        return bool(self._write(lambda tx: tx.execute(
+            "INSERT INTO forum_topics (forum, topic_id, title, raw, category, state, attempts, due, lease_until, "
+            "claimed_at, done_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 0, ?, ?) ON CONFLICT DO NOTHING RETURNING topic_id",
+            row)))
+
+    def due_topics(self, forum: str, now: float, limit: int = 10) -> list[TopicJob]:
+        """Queued topics whose time has come, and topics left `posting` past their lease (a worker died)."""
+        rows = self._read(
+            "SELECT forum, topic_id, title, raw, category, state, attempts FROM forum_topics WHERE forum = ? "
+            "AND ((state = 'queued' AND due <= ?) OR (state = 'posting' AND lease_until < ?)) ORDER BY due "
+            "LIMIT ?", (forum, now, now, limit))
+        return [TopicJob(ForumTopic(f, t, title, raw, c), state, attempts) for f, t, title, raw, c, state, attempts
+                in rows]
+
+    def take_topic(self, job: TopicJob, now: float, lease_s: float) -> bool:
+        """Take a due topic for this worker until now + lease_s: True for exactly one of the workers that try."""
+        key = (now + lease_s, job.topic.forum, job.topic.topic_id, now, now)
+        return bool(self._write(lambda tx: tx.execute(
+            "UPDATE forum_topics SET state = 'posting', lease_until = ? WHERE forum = ? AND topic_id = ? AND "
+            "((state = 'queued' AND due <= ?) OR (state = 'posting' AND lease_until < ?)) RETURNING topic_id", key)))
+
+    def retry_topic(self, topic: ForumTopic, attempts: int, due: float, error: str) -> None:
+        self._write(lambda tx: tx.execute(
+            "UPDATE forum_topics SET state = 'queued', attempts = ?, due = ?, lease_until = 0, error = ? "
+            "WHERE forum = ? AND topic_id = ?", (attempts, due, error, topic.forum, topic.topic_id)))
+
+    def finish_topic(self, topic: ForumTopic, outcome: TopicOutcome) -> None:
+        """Record how a topic ended: posted, skipped (nothing to post) or failed (retries spent, or refused)."""
+        o = outcome
+        self._write(lambda tx: tx.execute(
+            "UPDATE forum_topics SET state = ?, done_at = ?, kind = ?, entry_id = ?, entry_confidence = ?, mode = ?, "
+            "post_id = ?, error = ?, attempts = ? WHERE forum = ? AND topic_id = ?",
+            (o.state, time.time(), o.kind, o.entry_id, o.entry_confidence, o.mode, o.post_id, o.error, o.attempts,
+             topic.forum, topic.topic_id)))
+
+    def forum_topics(self, since: float | None = None) -> list[DraftedTopic]:
+        """Every claimed topic, newest first: what mentors see listed as drafted (or not)."""
+        rows = self._read(
+            "SELECT forum, topic_id, title, state, kind, entry_id, entry_confidence, mode, attempts, claimed_at, "
+            "error FROM forum_topics WHERE claimed_at >= ? ORDER BY claimed_at DESC, topic_id DESC", (since or 0.0,))
+        return [DraftedTopic(*row) for row in rows]
+
+    # --- what the mentors read (bot/insights.py); `since` is a unix time, None = everything ---
+
+    def asks(self, since: float | None = None, unsure_below: float | None = None) -> list[LoggedAsk]:
+        """Asks, oldest first; with unsure_below, only those needing a mentor: out of scope, answered with a
+        confidence below it, or rated not helpful."""
+        attention = ("AND (a.kind = 'out_of_scope' OR (a.kind = 'answer' AND a.confidence < :below) OR bad)"
+                     if unsure_below is not None else "")
+        rows = self._read(
+            "SELECT * FROM (SELECT a.id, a.at, a.question, a.kind, a.confidence, a.entry_id, EXISTS("
+            "SELECT 1 FROM feedback f WHERE f.ask_id = a.id AND f.helpful = 0) AS bad FROM asks a "
+            f"WHERE a.at >= :since) a WHERE TRUE {attention} ORDER BY a.id",
+            {"since": since or 0.0, "below": unsure_below})
+        return [LoggedAsk(i, at, q, k, c, e, bool(bad)) for i, at, q, k, c, e, bad in rows]
+
+    def entry_counts(self, since: float | None = None) -> dict[str, EntryCounts]:
+        """Per entry id: times shown, and helpful / not helpful ratings (feedback without a logged ask included)."""
+        shown = dict(self._read("SELECT entry_id, COUNT(*) FROM asks WHERE entry_id IS NOT NULL AND at >= ? "
+                                "GROUP BY entry_id", (since or 0.0,)))
+        rated = self._read("SELECT entry_id, SUM(helpful), SUM(1 - helpful) FROM feedback WHERE at >= ? "
+                           "GROUP BY entry_id", (since or 0.0,))
+        votes = {e: (int(h), int(n)) for e, h, n in rated}
+        return {e: EntryCounts(int(shown.get(e, 0)), *votes.get(e, (0, 0))) for e in set(shown) | set(votes)}
+
+    def comments(self, since: float | None = None, per_entry: int = 3) -> dict[str, list[str]]:
+        """Per entry id: the latest non-empty feedback comments, newest first."""
+        rows = self._read("SELECT entry_id, comment FROM feedback WHERE at >= ? AND TRIM(COALESCE(comment, '')) "
+                          "!= '' ORDER BY id DESC", (since or 0.0,))
+        latest: dict[str, list[str]] = {}
+        for entry_id, comment in rows:
+            if len(latest.setdefault(entry_id, [])) < per_entry:
+                latest[entry_id].append(comment.strip())
+        return latest
+
+    def totals(self, since: float | None = None) -> dict[str, int]:
+        """Counts for a summary line: asks by kind and by channel, and feedback by rating."""
+        window = (since or 0.0,)
+        out = {f"kind:{k}": int(n) for k, n in self._read("SELECT kind, COUNT(*) FROM asks WHERE at >= ? "
+                                                           "GROUP BY kind", window)}
+        out |= {f"channel:{c}": int(n) for c, n in self._read("SELECT channel, COUNT(*) FROM asks WHERE at >= ? "
+                                                              "GROUP BY channel", window)}
+        helpful, rated = self._read("SELECT COALESCE(SUM(helpful), 0), COUNT(*) FROM feedback WHERE at >= ?",
+                                    window)[0]
+        return out | {"asks": sum(v for k, v in out.items() if k.startswith("kind:")),
+                      "helpful": int(helpful), "not_helpful": int(rated - helpful)}
+
+    def export_csv(self, out: TextIO, since: float | None = None) -> int:
+        """Write the log as CSV, one row per ask and feedback pair (asks joined with their feedback, then any
+        feedback whose ask was not logged); returns the rows written."""
+        rows = self._read(
+            "SELECT * FROM (SELECT a.id AS ask, a.at, a.channel, a.question, a.kind, a.in_scope, a.confidence, "
+            "a.entry_id, a.top, a.latency_ms, f.id AS fid, f.at AS fat, f.entry_id AS fentry, f.helpful, f.comment "
+            "FROM asks a LEFT JOIN feedback f ON f.ask_id = a.id WHERE a.at >= :since "
+            "UNION ALL SELECT NULL, NULL, NULL, f.question, NULL, NULL, NULL, NULL, NULL, NULL, f.id, f.at, "
+            "f.entry_id, f.helpful, f.comment FROM feedback f LEFT JOIN asks a ON a.id = f.ask_id "
+            "WHERE a.id IS NULL AND f.at >= :since) t ORDER BY ask IS NULL, ask, fid",
+            {"since": since or 0.0})
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        for row in rows:
+            cells = list(row)
+            for i in (1, 11):  # times as ISO 8601 UTC, readable in a spreadsheet
+                cells[i] = "" if cells[i] is None else datetime.fromtimestamp(cells[i], UTC).isoformat(timespec="seconds")
+            writer.writerow([_cell(c) for c in cells])
+        return len(rows)
+
+    # --- moving rows between logs ---
+
+    def recover(self, damaged: Path) -> dict[str, int]:
+        """Copy every row SQLite can still read from a damaged log into this one (asks get new ids, feedback
+        follows them), in one transaction; then rename the file *.recovered so it is never merged twice."""
+        try:
+            source = sqlite3.connect(f"file:{damaged}?mode=ro", uri=True)
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot open {damaged} ({exc}); give the path `bot store recover` was told") from None
+        try:
+            asks, feedback = (_readable(source, table) for table in ("asks", "feedback"))
+        finally:
+            source.close()
+
+        def merge(tx: Tx) -> None:
+            new_id = {row[0]: _insert(tx, "asks", (*row[1:], None))[0] for row in asks}
+            for r in feedback:
+                _insert(tx, "feedback", (r[1], new_id.get(r[2]), *r[3:], None))
+
+        self._write(merge)
+        for suffix in ("", "-wal", "-shm"):
+            if (part := Path(f"{damaged}{suffix}")).exists():
+                part.replace(f"{damaged}{RECOVERED}{suffix}")
+        return {"asks": len(asks), "feedback": len(feedback)}
+
+    def copy_to(self, target: Store, batch: int = COPY_BATCH) -> dict[str, int]:
+        """Copy every row of this log into `target`, feedback linked to the copies of its asks. Idempotent: each
+        row keeps its write key (rows from before keys get one drawn from their content), so a second run, or a
+        run cut short and started again, adds only what is missing. Returns rows copied and already there."""
+        counts = {"asks": 0, "asks_there": 0, "feedback": 0, "feedback_there": 0}
+        new_id: dict[int, int] = {}
+        asks = self._read(f"SELECT id, {ASK_COLUMNS}, write_key FROM asks ORDER BY id")
+        for chunk in _chunks(asks, batch):
+            rows = [(*row[1:-1], row[-1] or _content_key("asks", row)) for row in chunk]
+            for row, (copied_id, added) in zip(chunk, target._write(_each("asks", rows)),
+                                               strict=True):
+                new_id[row[0]] = copied_id
+                counts["asks" if added else "asks_there"] += 1
+        feedback = self._read(f"SELECT id, {FEEDBACK_COLUMNS}, write_key FROM feedback ORDER BY id")
+        for chunk in _chunks(feedback, batch):
+            rows = [(r[1], new_id.get(r[2]), *r[3:-1], r[-1] or _content_key("feedback", r)) for r in chunk]
+            for _, added in target._write(_each("feedback", rows)):
+                counts["feedback" if added else "feedback_there"] += 1
+        return counts
+
+
+_INSERT = {  # one row with its write key; the key already there is no second row, and no error
+    "asks": f"INSERT INTO asks ({ASK_COLUMNS}, write_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (write_key) DO NOTHING RETURNING id",
+    # an ask_id that matches no ask is kept as no link: a rating is never lost, and never points nowhere
+    "feedback": f"INSERT INTO feedback ({FEEDBACK_COLUMNS}, write_key) VALUES (?, (SELECT id FROM asks WHERE id = ?), "
+                "?, ?, ?, ?, ?) ON CONFLICT (write_key) DO NOTHING RETURNING id",
+}
+
+
+def _insert(tx: Tx, table: str, row: Sequence[Any]) -> tuple[int, bool]:
+    """Insert one row (its columns, then its write key); the id, and False when the key was already there."""
+    if added := tx.execute(_INSERT[table], row):
+        return int(added[0][0]), True
+    return int(tx.execute(f"SELECT id FROM {table} WHERE write_key = ?", (row[-1],))[0][0]), False
+
+
+def _each(table: str, rows: list[tuple[Any, ...]]) -> Callable[[Tx], list[tuple[int, bool]]]:
+    """One transaction inserting every row of a batch."""
+    return lambda tx: [_insert(tx, table, row) for row in rows]
+
+
+def _content_key(table: str, row: Sequence[Any]) -> str:
+    """A write key for a row logged before keys existed: the same row always gets the same key."""
+    return "copied-" + hashlib.sha256(json.dumps([table, *row], default=str).encode()).hexdigest()[:32]
+
+
+def _chunks(rows: list[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+class _SqliteTx:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]:
+        return self.db.execute(sql, params).fetchall()
+
+
+class SqliteStore(Store):
     """One SQLite file; open it anywhere (chat, API workers), each write is its own short transaction.
 
     Writes reuse one connection per process (opening one costs ~1 ms, more than the write itself), guarded by a
@@ -181,11 +491,11 @@ class Store:
     """
 
     def __init__(self, path: Path, patience: float = 60.0) -> None:
-        self.path, self.patience = path, patience  # seconds a write keeps trying while other writers hold the lock
+        self.path, self.where, self.patience = path, str(path), patience
         self._lock = threading.Lock()
         self._writer: sqlite3.Connection | None = None
         self._pid = os.getpid()
-        self.restarted: Path | None = None  # where this process moved a damaged log before starting a new one
+        self.restarted = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._open()
@@ -207,33 +517,6 @@ class Store:
         """Damaged logs moved aside beside this one (by any process, at any start) and not yet recovered."""
         found = self.path.parent.glob(f"{self.path.name}.damaged-*")
         return sorted(p for p in found if not p.name.endswith(("-wal", "-shm", RECOVERED)))
-
-    def recover(self, damaged: Path) -> dict[str, int]:
-        """Copy every row SQLite can still read from a damaged log into this one (asks get new ids, feedback
-        follows them), in one transaction; then rename the file *.recovered so it is never merged twice."""
-        try:
-            source = sqlite3.connect(f"file:{damaged}?mode=ro", uri=True)
-        except sqlite3.Error as exc:
-            raise ConfigError(f"cannot open {damaged} ({exc}); give the path `bot store recover` was told") from None
-        try:
-            asks, feedback = (_readable(source, table) for table in ("asks", "feedback"))
-        finally:
-            source.close()
-
-        def merge(db: sqlite3.Connection) -> None:
-            new_id = {}
-            for row in asks:
-                new_id[row[0]] = db.execute(
-                    "INSERT INTO asks (at, channel, question, kind, in_scope, confidence, entry_id, top, latency_ms) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row[1:]).lastrowid
-            db.executemany("INSERT INTO feedback (at, ask_id, entry_id, question, helpful, comment) "
-                           "VALUES (?, ?, ?, ?, ?, ?)", [(r[1], new_id.get(r[2]), *r[3:]) for r in feedback])
-
-        self._write(merge)
-        for suffix in ("", "-wal", "-shm"):
-            if (part := Path(f"{damaged}{suffix}")).exists():
-                part.replace(f"{damaged}{RECOVERED}{suffix}")
-        return {"asks": len(asks), "feedback": len(feedback)}
 
     def _heal(self) -> None:
         """When the file is damaged, move it aside (never delete it) so a new log starts (called under the lock:
@@ -278,6 +561,10 @@ class Store:
         finally:
             db.close()
 
+    def _read(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]:
+        with self._connect() as db:
+            return db.execute(sql, params).fetchall()
+
     def _migrate(self, db: sqlite3.Connection) -> None:
         """Bring the file to SCHEMA_VERSION, one step per transaction; safe when several processes start at once."""
         while True:
@@ -286,9 +573,8 @@ class Store:
             if version >= SCHEMA_VERSION:
                 db.execute("COMMIT")
                 break
-            for statement in _SCHEMA[version].split(";"):  # executescript would COMMIT first: run them one by one
-                if statement.strip():
-                    db.execute(statement)
+            for statement in migration(version, "sqlite"):  # executescript would COMMIT first: one by one
+                db.execute(statement)
             db.execute(f"PRAGMA user_version = {version + 1}")
             db.execute("COMMIT")
         if version > SCHEMA_VERSION:
@@ -311,7 +597,7 @@ class Store:
             _INHERITED.append(self._writer)  # never closed here
         self._writer, self._lock, self._pid = None, threading.Lock(), os.getpid()
 
-    def _write(self, action: Callable[[sqlite3.Connection], T]) -> T:
+    def _write(self, action: Callable[[Tx], T]) -> T:
         """Run `action` in an IMMEDIATE transaction, retrying while another writer holds the lock; on a file
         damaged while running, move it aside and write to a new log (once)."""
         try:
@@ -323,7 +609,7 @@ class Store:
         self._open()
         return self._write_once(action)
 
-    def _write_once(self, action: Callable[[sqlite3.Connection], T]) -> T:
+    def _write_once(self, action: Callable[[Tx], T]) -> T:
         if self._pid != os.getpid():
             self._after_fork()
         deadline, attempt = time.monotonic() + self.patience, 0
@@ -333,7 +619,7 @@ class Store:
                     db = self._connection()
                     db.execute("BEGIN IMMEDIATE")  # fails at once while another process is writing
                     try:
-                        result = action(db)
+                        result = action(_SqliteTx(db))
                         db.execute("COMMIT")
                     except BaseException:
                         self._rollback(db)
@@ -365,163 +651,119 @@ class Store:
                 self._writer.close()
             self._writer = None
 
-    def log_ask(self, answer: Answer, channel: str, latency_ms: float) -> int:
-        """Record one answered question; returns its id (for linking feedback)."""
-        top = json.dumps([[s.id, s.score] for s in answer.answers])
-        row = (time.time(), channel, answer.question, answer.kind, int(answer.in_scope), answer.confidence,
-               answer.entry.id if answer.entry else None, top, latency_ms)
-        return self._write(lambda db: int(db.execute(
-            "INSERT INTO asks (at, channel, question, kind, in_scope, confidence, entry_id, top, latency_ms) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row).lastrowid or 0))
 
-    def add_feedback(self, feedback: Feedback) -> int:
-        row = (time.time(), feedback.ask_id, feedback.entry_id, feedback.question, int(feedback.helpful),
-               feedback.comment)
-        # an ask_id that matches no ask is kept as no link: a rating is never lost, and never points nowhere
-        return self._write(lambda db: int(db.execute(
-            "INSERT INTO feedback (at, ask_id, entry_id, question, helpful, comment) "
-            "VALUES (?, (SELECT id FROM asks WHERE id = ?), ?, ?, ?, ?)", row).lastrowid or 0))
-
-    def add_comment(self, feedback_id: int, comment: str) -> None:
-        """Attach the student's words to a rating already stored (the chat asks for them after "Not helpful")."""
-        self._write(lambda db: db.execute("UPDATE feedback SET comment = ? WHERE id = ?",
-                                          (comment[:MAX_COMMENT_CHARS], feedback_id)))
-
-    def feedback(self, entry_id: str | None = None) -> list[Feedback]:
-        with self._connect() as db:
-            rows = db.execute("SELECT entry_id, question, helpful, comment, ask_id FROM feedback "
-                              "WHERE ? IS NULL OR entry_id = ? ORDER BY id", (entry_id, entry_id)).fetchall()
-        return [Feedback(e, q, bool(h), c, a) for e, q, h, c, a in rows]
-
-    def count(self, table: str) -> int:
-        if table not in ("asks", "feedback"):
-            raise ValueError(f"table must be asks or feedback, got {table!r}")
-        with self._connect() as db:
-            return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-
-    # --- what the mentors read (bot/insights.py); `since` is a unix time, None = everything ---
-
-    def asks(self, since: float | None = None, unsure_below: float | None = None) -> list[LoggedAsk]:
-        """Asks, oldest first; with unsure_below, only those needing a mentor: out of scope, answered with a
-        confidence below it, or rated not helpful."""
-        attention = ("AND (a.kind = 'out_of_scope' OR (a.kind = 'answer' AND a.confidence < :below) OR bad)"
-                     if unsure_below is not None else "")
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT * FROM (SELECT a.id, a.at, a.question, a.kind, a.confidence, a.entry_id, EXISTS("
-                "SELECT 1 FROM feedback f WHERE f.ask_id = a.id AND f.helpful = 0) AS bad FROM asks a "
-                f"WHERE a.at >= :since) a WHERE 1 {attention} ORDER BY a.id",
-                {"since": since or 0.0, "below": unsure_below}).fetchall()
-        return [LoggedAsk(i, at, q, k, c, e, bool(bad)) for i, at, q, k, c, e, bad in rows]
-
-    def entry_counts(self, since: float | None = None) -> dict[str, EntryCounts]:
-        """Per entry id: times shown, and helpful / not helpful ratings (feedback without a logged ask included)."""
-        with self._connect() as db:
-            shown = dict(db.execute("SELECT entry_id, COUNT(*) FROM asks WHERE entry_id IS NOT NULL AND at >= ? "
-                                    "GROUP BY entry_id", (since or 0.0,)).fetchall())
-            rated = db.execute("SELECT entry_id, SUM(helpful), SUM(1 - helpful) FROM feedback WHERE at >= ? "
-                               "GROUP BY entry_id", (since or 0.0,)).fetchall()
-        votes = {e: (int(h), int(n)) for e, h, n in rated}
-        return {e: EntryCounts(int(shown.get(e, 0)), *votes.get(e, (0, 0))) for e in set(shown) | set(votes)}
-
-    def comments(self, since: float | None = None, per_entry: int = 3) -> dict[str, list[str]]:
-        """Per entry id: the latest non-empty feedback comments, newest first."""
-        with self._connect() as db:
-            rows = db.execute("SELECT entry_id, comment FROM feedback WHERE at >= ? AND TRIM(COALESCE(comment, '')) "
-                              "!= '' ORDER BY id DESC", (since or 0.0,)).fetchall()
-        latest: dict[str, list[str]] = {}
-        for entry_id, comment in rows:
-            if len(latest.setdefault(entry_id, [])) < per_entry:
-                latest[entry_id].append(comment.strip())
-        return latest
-
-    def totals(self, since: float | None = None) -> dict[str, int]:
-        """Counts for a summary line: asks by kind and by channel, and feedback by rating."""
-        with self._connect() as db:
-            by_kind = db.execute("SELECT kind, COUNT(*) FROM asks WHERE at >= ? GROUP BY kind", (since or 0.0,))
-            out = {f"kind:{k}": int(n) for k, n in by_kind.fetchall()}
-            by_channel = db.execute("SELECT channel, COUNT(*) FROM asks WHERE at >= ? GROUP BY channel",
-                                    (since or 0.0,))
-            out |= {f"channel:{c}": int(n) for c, n in by_channel.fetchall()}
-            rated = db.execute("SELECT COALESCE(SUM(helpful), 0), COUNT(*) FROM feedback WHERE at >= ?",
-                               (since or 0.0,)).fetchone()
-        return out | {"asks": sum(v for k, v in out.items() if k.startswith("kind:")),
-                      "helpful": int(rated[0]), "not_helpful": int(rated[1] - rated[0])}
-
-    def export_csv(self, out: TextIO, since: float | None = None) -> int:
-        """Write the log as CSV, one row per ask and feedback pair (asks joined with their feedback, then any
-        feedback whose ask was not logged); returns the rows written."""
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT * FROM (SELECT a.id AS ask, a.at, a.channel, a.question, a.kind, a.in_scope, a.confidence, "
-                "a.entry_id, a.top, a.latency_ms, f.id AS fid, f.at, f.entry_id, f.helpful, f.comment FROM asks a "
-                "LEFT JOIN feedback f ON f.ask_id = a.id WHERE a.at >= :since "
-                "UNION ALL SELECT NULL, NULL, NULL, f.question, NULL, NULL, NULL, NULL, NULL, NULL, f.id, f.at, "
-                "f.entry_id, f.helpful, f.comment FROM feedback f LEFT JOIN asks a ON a.id = f.ask_id "
-                "WHERE a.id IS NULL AND f.at >= :since) ORDER BY ask IS NULL, ask, fid",
-                {"since": since or 0.0}).fetchall()
-        writer = csv.writer(out)
-        writer.writerow(CSV_COLUMNS)
-        for row in rows:
-            cells = list(row)
-            for i in (1, 11):  # times as ISO 8601 UTC, readable in a spreadsheet
-                cells[i] = "" if cells[i] is None else datetime.fromtimestamp(cells[i], UTC).isoformat(timespec="seconds")
-            writer.writerow([_cell(c) for c in cells])
-        return len(rows)
+@functools.lru_cache(maxsize=256)
+def _pg_sql(sql: str) -> str:
+    """SQLite's placeholders (? and :name) as psycopg's (%s and %(name)s); the queries hold no other ? : or %."""
+    return re.sub(r"(?<![:\w]):([a-z_]+)", r"%(\1)s", sql).replace("?", "%s")
 
 
-    # --- forum topics (bot/discourse.py): claims and the draft queue; portable SQL, keep this block together ---
+class _PgTx:
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
 
-    def claim_topic(self, topic: ForumTopic, state: str = "queued") -> bool:
-        """Claim a topic for drafting: True for the one caller that inserted it, False if it was already claimed."""
-        now = time.time()
-        row = (topic.forum, topic.topic_id, topic.title, topic.raw, topic.category, state, now, now,
-               now if state != "queued" else None)
-        return self._write(lambda db: db.execute(
-            "INSERT INTO forum_topics (forum, topic_id, title, raw, category, state, attempts, due, lease_until, "
-            "claimed_at, done_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 0, ?, ?) ON CONFLICT DO NOTHING", row).rowcount == 1)
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]:
+        cursor = self.conn.execute(_pg_sql(sql), params or None)
+        return cursor.fetchall() if cursor.description else []
 
-    def due_topics(self, forum: str, now: float, limit: int = 10) -> list[TopicJob]:
-        """Queued topics whose time has come, and topics left `posting` past their lease (a worker died)."""
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT forum, topic_id, title, raw, category, state, attempts FROM forum_topics WHERE forum = ? "
-                "AND ((state = 'queued' AND due <= ?) OR (state = 'posting' AND lease_until < ?)) ORDER BY due "
-                "LIMIT ?", (forum, now, now, limit)).fetchall()
-        return [TopicJob(ForumTopic(f, t, title, raw, c), state, attempts) for f, t, title, raw, c, state, attempts
-                in rows]
 
-    def take_topic(self, job: TopicJob, now: float, lease_s: float) -> bool:
-        """Take a due topic for this worker until now + lease_s: True for exactly one of the workers that try."""
-        key = (now + lease_s, job.topic.forum, job.topic.topic_id, now, now)
-        return self._write(lambda db: db.execute(
-            "UPDATE forum_topics SET state = 'posting', lease_until = ? WHERE forum = ? AND topic_id = ? AND "
-            "((state = 'queued' AND due <= ?) OR (state = 'posting' AND lease_until < ?))", key).rowcount == 1)
+MIGRATE_LOCK = 0x626F74  # pg_advisory_xact_lock key: replicas starting together migrate one at a time
+BACKOFF_S = (0.05, 2.0)  # first and longest wait between tries while PostgreSQL is away
 
-    def retry_topic(self, topic: ForumTopic, attempts: int, due: float, error: str) -> None:
-        self._write(lambda db: db.execute(
-            "UPDATE forum_topics SET state = 'queued', attempts = ?, due = ?, lease_until = 0, error = ? "
-            "WHERE forum = ? AND topic_id = ?", (attempts, due, error, topic.forum, topic.topic_id)))
 
-    def finish_topic(self, topic: ForumTopic, outcome: TopicOutcome) -> None:
-        """Record how a topic ended: posted, skipped (nothing to post) or failed (retries spent, or refused)."""
-        o = outcome
-        self._write(lambda db: db.execute(
-            "UPDATE forum_topics SET state = ?, done_at = ?, kind = ?, entry_id = ?, entry_confidence = ?, mode = ?, "
-            "post_id = ?, error = ?, attempts = ? WHERE forum = ? AND topic_id = ?",
-            (o.state, time.time(), o.kind, o.entry_id, o.entry_confidence, o.mode, o.post_id, o.error, o.attempts,
-             topic.forum, topic.topic_id)))
+class PostgresStore(Store):
+    """A PostgreSQL database shared by any number of replicas: a small connection pool per process, writes
+    retried with backoff across dropped connections and server restarts, idempotent by their write keys."""
 
-    def forum_topics(self, since: float | None = None) -> list[DraftedTopic]:
-        """Every claimed topic, newest first: what mentors see listed as drafted (or not)."""
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT forum, topic_id, title, state, kind, entry_id, entry_confidence, mode, attempts, claimed_at, "
-                "error FROM forum_topics WHERE claimed_at >= ? ORDER BY claimed_at DESC, topic_id DESC",
-                (since or 0.0,)).fetchall()
-        return [DraftedTopic(*row) for row in rows]
+    def __init__(self, url: str, patience: float = 60.0, pool_size: int = 8) -> None:
+        self.url, self.where, self.patience, self.pool_size = url, redact(url), patience, pool_size
+        self.restarted = None
+        self._pid, self._lock = os.getpid(), threading.Lock()
+        self._pool_obj: ConnectionPool | None = None
+        self._migrate()
 
-    # --- end of forum topics ---
+    def _migrate(self) -> None:
+        """Bring the database to SCHEMA_VERSION, one step per transaction, under an advisory lock."""
+        import psycopg
+
+        try:
+            with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
+                while True:
+                    with conn.transaction():
+                        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK,))
+                        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+                        row = conn.execute("SELECT version FROM schema_version").fetchone()
+                        if row is None:
+                            conn.execute("INSERT INTO schema_version VALUES (0)")
+                        version = 0 if row is None else int(row[0])
+                        if version >= SCHEMA_VERSION:
+                            break
+                        for statement in migration(version, "postgresql"):
+                            conn.execute(statement.encode())  # bytes: the DDL's comments may hold a '%'
+                        conn.execute("UPDATE schema_version SET version = %s", (version + 1,))
+        except psycopg.Error as exc:
+            raise ConfigError(f"cannot open the question log at {self.where} ({str(exc).strip()}); check that the "
+                              "server is up and BOT_DB_URL names a database this user may create tables in") from None
+        if version > SCHEMA_VERSION:
+            raise ConfigError(f"the question log at {self.where} has schema version {version}, newer than this code "
+                              f"({SCHEMA_VERSION}); upgrade the bot or point BOT_DB_URL at another database")
+
+    def _pool(self) -> ConnectionPool:
+        from psycopg_pool import ConnectionPool
+
+        with self._lock:
+            if self._pid != os.getpid():  # a forked child: the parent's pool (and its threads) are not ours
+                _INHERITED.append(self._pool_obj)
+                self._pool_obj, self._lock, self._pid = None, threading.Lock(), os.getpid()
+            if self._pool_obj is None:
+                self._pool_obj = ConnectionPool(self.url, min_size=1, max_size=self.pool_size, open=True,
+                                                timeout=5.0, kwargs={"autocommit": True, "connect_timeout": 5},
+                                                name="bot-store")
+            return self._pool_obj
+
+    def _retrying(self, work: Callable[[Any], T]) -> T:
+        """Run `work` on a pooled connection, again while the server is away (connections refused or dropped, a
+        restart, a serialization failure), with exponential backoff and jitter, for up to `patience` seconds."""
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        deadline, wait = time.monotonic() + self.patience, BACKOFF_S[0]
+        while True:
+            pool = self._pool()
+            try:
+                with pool.connection() as conn:
+                    return work(conn)
+            except (psycopg.OperationalError, psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected,
+                    PoolTimeout) as exc:
+                if time.monotonic() + wait > deadline:
+                    raise StoreBusy(f"the question log at {self.where} did not answer for {self.patience:.0f} s "
+                                    f"({str(exc).strip()}), so nothing was stored; send it again later") from exc
+                log.warning("the question log at %s: %s; trying again in %.2f s", self.where, str(exc).strip(), wait)
+                pool.check()  # the other idle connections may be as dead as this one (after a server restart)
+                time.sleep(wait * (0.5 + random.random()))
+                wait = min(wait * 2, BACKOFF_S[1])
+
+    def _write(self, action: Callable[[Tx], T]) -> T:
+        def one_transaction(conn: Any) -> T:
+            with conn.transaction():
+                return action(_PgTx(conn))
+
+        return self._retrying(one_transaction)
+
+    def _read(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]:
+        return self._retrying(lambda conn: _PgTx(conn).execute(sql, params))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool_obj is not None and self._pid == os.getpid():
+                self._pool_obj.close()
+            self._pool_obj = None
+
+    def __del__(self) -> None:
+        # here, in the thread that dropped the store: left to the garbage collector, the pool may be collected
+        # on one of its own worker threads, which cannot join themselves
+        if getattr(self, "_pool_obj", None) is not None:
+            self.close()
 
 
 def _readable(db: sqlite3.Connection, table: str) -> list[tuple[object, ...]]:

@@ -269,6 +269,21 @@ def test_feedback_with_an_ask_id_of_no_ask_is_kept_without_the_link(client: Test
     assert rows(fake_bot, "SELECT ask_id FROM feedback ORDER BY id") == [(asked,), (None,)]
 
 
+def test_a_request_sent_again_with_its_idempotency_key_is_stored_once(client: TestClient, fake_bot: Bot) -> None:
+    ask = [client.post("/v1/ask", json={"question": "shape of dW?"}, headers={"Idempotency-Key": "a1"}).json()
+           for _ in range(2)]  # e.g. the first reply was lost to a restart, and the client sent it again
+    assert ask[0]["ask_id"] == ask[1]["ask_id"] is not None
+    rating = {"entry_id": "shapes", "question": "shape of dW?", "helpful": True, "ask_id": ask[0]["ask_id"]}
+    ids = [client.post("/v1/feedback", json=rating, headers={"Idempotency-Key": "a1"}).json()["id"] for _ in range(2)]
+    assert ids[0] == ids[1] and rows(fake_bot, "SELECT COUNT(*) FROM asks UNION ALL SELECT COUNT(*) FROM feedback") == [
+        (1,), (1,)]
+
+
+def test_an_idempotency_key_that_is_not_a_token_is_a_422(client: TestClient) -> None:
+    response = client.post("/v1/ask", json={"question": "shape of dW?"}, headers={"Idempotency-Key": "a b"})
+    assert response.status_code == 422 and "Idempotency-Key" in response.text
+
+
 @pytest.mark.parametrize("headers, status, error", [
     ({}, 401, "missing API key"),
     ({"X-API-Key": "guess"}, 403, "wrong API key"),

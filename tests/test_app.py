@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from bot.answer import Bot
 from bot.config import ROOT
 from bot.errors import StoreBusy
-from bot.store import Feedback, Store
+from bot.store import Feedback, SqliteStore, Store
 
 
 @pytest.fixture
@@ -126,10 +126,10 @@ def test_feedback_is_recorded_with_the_question_and_entry(app: AppTest, db_path:
     ask(app, "derivative of relu at zero?")
     app.button(key="no-0").click().run()
     assert not app.exception
-    [feedback] = Store(db_path).feedback()
+    [feedback] = SqliteStore(db_path).feedback()
     assert (feedback.entry_id, feedback.question, feedback.helpful) == (
         "relu-derivative-at-zero", "derivative of relu at zero?", False)
-    assert feedback.ask_id is not None and Store(db_path).count("asks") == 1
+    assert feedback.ask_id is not None and SqliteStore(db_path).count("asks") == 1
 
 
 def test_not_helpful_asks_what_was_missing_and_keeps_the_comment_with_the_rating(app: AppTest, db_path: Path) -> None:
@@ -138,7 +138,7 @@ def test_not_helpful_asks_what_was_missing_and_keeps_the_comment_with_the_rating
     app.text_input(key="comment-text-0").input("I meant leaky ReLU")  # typed, then sent: the form submits both
     app.button(key="send-0").click().run()
     assert not app.exception
-    [feedback] = Store(db_path).feedback()
+    [feedback] = SqliteStore(db_path).feedback()
     assert (feedback.helpful, feedback.comment) == (False, "I meant leaky ReLU")
     assert "Thanks: a mentor will see this." in [c.value for c in app.caption]
 
@@ -166,7 +166,7 @@ def test_the_chat_tells_the_student_that_a_damaged_log_restarted(app: AppTest, d
     db_path.write_bytes(os.urandom(8192))
     ask(app, "why is there no 1/m in dZ?")
     assert any("question log was found damaged and restarted" in i.value for i in app.info)
-    assert len(Store(db_path).set_aside()) == 1
+    assert len(SqliteStore(db_path).set_aside()) == 1
 
 
 def test_a_rating_the_log_could_not_keep_is_not_thanked_for(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,7 @@ from bot.api import create_app
 from bot.cli import main
 from bot.discourse import AMBIGUOUS_LINE, REPLY_LINE, WHISPER_LINE, preview, topic_id_from
 from bot.forum import forum_post
-from bot.store import ForumTopic, Store, TopicJob
+from bot.store import ForumTopic, SqliteStore, TopicJob
 from tests.discourse_standin import API_KEY, BOT_USER, StandIn
 
 SECRET = "a-webhook-secret"
@@ -258,7 +258,7 @@ def test_a_forum_that_stays_down_gets_bounded_retries_then_a_logged_failure(
 def test_a_crash_between_claim_and_post_is_reconciled_on_restart_without_a_duplicate(
         fake_bot: Bot, forum: StandIn, posted_before_the_crash: bool) -> None:
     forum.open_topic(33, *SURE)
-    store = Store(db_path(fake_bot))
+    store = SqliteStore(db_path(fake_bot))
     topic = ForumTopic(forum.url, 33, *SURE, "5")
     assert store.claim_topic(topic)
     assert store.take_topic(TopicJob(topic, "queued", 0), time.time(), lease_s=-1)  # taken, then the worker died

@@ -12,7 +12,7 @@ from bot import cli
 from bot.answer import Answer, Bot, Suggestion
 from bot.insights import cluster, doubtful_groups, entry_stats, group_questions
 from bot.kb import load_kb
-from bot.store import Feedback, ForumTopic, LoggedAsk, Store, TopicOutcome
+from bot.store import Feedback, ForumTopic, LoggedAsk, SqliteStore, TopicOutcome
 
 
 def logged(question: str, kind: str = "out_of_scope", confidence: float = 0.1, not_helpful: bool = False,
@@ -54,7 +54,7 @@ def test_groups_count_repeats_pick_the_central_question_and_come_largest_first()
 
 
 def test_paraphrases_of_one_unanswered_question_end_up_in_one_group(real_bot: Bot, tmp_path: Path) -> None:
-    store = Store(tmp_path / "log.sqlite3")
+    store = SqliteStore(tmp_path / "log.sqlite3")
     batch_norm = ["how do I backprop through batch normalization?", "what is the gradient of a batch norm layer",
                   "derivative of batchnorm with respect to gamma and beta",
                   "backward pass for batch norm, how to compute dgamma dbeta"]
@@ -78,7 +78,7 @@ def test_paraphrases_of_one_unanswered_question_end_up_in_one_group(real_bot: Bo
 def test_entry_stats_count_ratings_and_offer_new_wordings_as_phrasings(kb_dir: Path, tmp_path: Path) -> None:
     kb = load_kb(kb_dir)
     entry = kb.get("one-over-m")
-    store = Store(tmp_path / "log.sqlite3")
+    store = SqliteStore(tmp_path / "log.sqlite3")
 
     def shown(question: str, confidence: float = 0.9) -> int:
         return store.log_ask(Answer(question, "answer", True, confidence, [Suggestion(entry.id, "", [], 1.0, "u")],
@@ -108,7 +108,7 @@ def report_env(fake_bot: Bot, kb_dir: Path, tmp_path: Path, monkeypatch: pytest.
 
 def test_report_prints_the_groups_and_the_entries(report_env: Path, fake_bot: Bot,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    store = Store(report_env)
+    store = SqliteStore(report_env)
     for question in ["how do I get a refund", "refund please, how", "derivative of relu at zero"]:
         answer = fake_bot.ask(question)
         if answer.entry is None:  # the fake embedder's calibration decides; make the refunds out of scope for sure
@@ -127,7 +127,7 @@ def test_report_prints_the_groups_and_the_entries(report_env: Path, fake_bot: Bo
 
 def test_report_lists_the_forum_topics_the_bot_drafted_for(report_env: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    store = Store(report_env)
+    store = SqliteStore(report_env)
     topic = ForumTopic("https://forum.example", 42, "Why no 1/m in dZ?", "dZ2 = A2 - Y", "5")
     store.claim_topic(topic)
     store.finish_topic(topic, TopicOutcome("posted", "sure", "one-over-m", 0.91, "whisper", 1001))

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from bot.answer import Bot
 from bot.config import ROOT
 from bot.kb import load_kb
-from bot.store import Feedback, ForumTopic, Store, TopicOutcome
+from bot.store import Feedback, ForumTopic, SqliteStore, TopicOutcome
 
 PAGE = str(ROOT / "pages" / "3_Mentor.py")
 UNANSWERED = ["how do I backprop through batch normalization?", "what is the gradient of a batch norm layer",
@@ -30,7 +30,7 @@ def env(real_bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("BOT_DB_PATH", str(tmp_path / "log.sqlite3"))
     monkeypatch.setenv("BOT_KB_DIR", str(kb_dir))
     monkeypatch.setenv("BOT_MENTOR_PASSWORD", "s3cret")
-    store = Store(tmp_path / "log.sqlite3")
+    store = SqliteStore(tmp_path / "log.sqlite3")
     for question in [*UNANSWERED, UNANSWERED[0], NEW_WORDING, OTHER_WORDING]:
         store.log_ask(real_bot.ask(question), "chat", 10.0)
     relu = real_bot.ask(NEW_WORDING)
@@ -77,7 +77,7 @@ def test_with_the_password_it_shows_groups_entries_and_export(env: Path) -> None
 
 
 def test_the_forum_topics_the_bot_drafted_for_are_listed_with_their_entry(env: Path, tmp_path: Path) -> None:
-    store = Store(tmp_path / "log.sqlite3")
+    store = SqliteStore(tmp_path / "log.sqlite3")
     topic = ForumTopic("https://forum.example", 42, "Why no 1/m in dZ?", "dZ2 = A2 - Y", "5")
     store.claim_topic(topic)
     store.finish_topic(topic, TopicOutcome("posted", "sure", "one-over-m-placement", 0.91, "whisper", 1001))
