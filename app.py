@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from streamlit.navigation.page import StreamlitPage
 
 from bot.answer import Answer, Bot, Suggestion
 from bot.chitchat import CODE_ONLY
-from bot.config import load_settings, sandbox_limits
+from bot.config import load_settings, localhost_warning, sandbox_limits
 from bot.errors import BotError, EntryNotFound
 from bot.render import (
     ask_a_mentor_url,
@@ -107,6 +108,8 @@ class Turn:
 @st.cache_resource(show_spinner="Loading the model and the knowledge base (about a second, once) ...")
 def load_bot() -> Bot:
     bot = Bot()
+    if warning := localhost_warning(bot.settings):  # once per process: this is cached
+        print(f"warning: {warning}", file=sys.stderr)
     threading.Thread(target=bot.warm, daemon=True).start()
     return bot
 
