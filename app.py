@@ -63,18 +63,18 @@ if (!window.backpropTab) {
   }, true);
 }
 </script>"""
-# Streamlit keeps a chat pinned to its bottom: bring the new answer's first line to the top instead, until the
-# page stops growing (KaTeX and code draw late) or the student scrolls, taps or types.
+# Streamlit keeps a chat pinned to its bottom: bring the new answer's first line to the top instead, for the few
+# seconds the page keeps growing (KaTeX and code draw late), unless the student scrolls, taps or types first.
 SCROLL_SCRIPT = """<script>
 (() => {
   const target = () => document.querySelector(".st-key-answer-%(key)s");
-  const until = Date.now() + 5000;
-  let last = null, still = 0, stop = false;
+  const until = Date.now() + 8000;
+  let stop = false;
   const quit = () => { stop = true; };
   ["wheel", "touchstart", "keydown", "mousedown"].forEach((e) => window.addEventListener(e, quit, {once: true}));
   const tick = () => {
     const answer = target();
-    if (stop || still > 6 || Date.now() > until) return;
+    if (stop || Date.now() > until) return;
     if (answer) {
       const message = answer.closest('[data-testid="stChatMessage"]') || answer;
       const header = document.querySelector('[data-testid="stHeader"]');
@@ -82,8 +82,6 @@ SCROLL_SCRIPT = """<script>
       message.style.scrollMarginTop = offset + "px";
       const top = message.getBoundingClientRect().top;
       if (Math.abs(top - offset) > 2) message.scrollIntoView({block: "start"});
-      still = last !== null && Math.abs(top - last) < 2 ? still + 1 : 0;
-      last = top;
     }
     setTimeout(tick, 120);
   };
@@ -364,7 +362,7 @@ def navigation() -> StreamlitPage:
             pages.append(st.Page("pages/3_Mentor.py", title="Mentor", icon=":material/school:"))
     except BotError:  # a bad setting: the chat below says so
         pass
-    embedded = st.query_params.get("embed") == "true"
+    embedded = bool(st.context.is_embedded)
     return st.navigation(pages, position="hidden" if embedded else "sidebar")
 
 
