@@ -136,7 +136,7 @@ def ask(question: str) -> None:
         return
     record(turn, started)
     st.session_state.history.append(turn)
-    opened(q=question) if len(question) <= URL_QUESTION_CHARS else opened()
+    opened(**({"q": question} if len(question) <= URL_QUESTION_CHARS else {}))
 
 
 def opened(**link: str) -> None:
