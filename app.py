@@ -232,13 +232,14 @@ def show_run(result: RunResult) -> None:
 def show_snippet(turn: Turn, key: str) -> None:
     code = turn.answer.snippet or ""
     st.markdown("**Check it numerically** (NumPy; runs in a sandbox)")
-    st.code(code, language="python", height=SNIPPET_PREVIEW_PX)  # its first lines; the copy button copies it all
+    whole = bool(st.session_state.get(f"whole-{key}", False))  # the toggle below, as the student last set it
+    # its first lines (the copy button copies it all); one block, not a second copy: each costs render time
+    st.code(code, language="python", height="content" if whole else SNIPPET_PREVIEW_PX)
+    st.toggle(f"Show all {code.rstrip().count(chr(10)) + 1} lines", key=f"whole-{key}")
     st.button("Run", key=f"run-{key}", icon=":material/play_arrow:", on_click=run_snippet,
               args=(turn, "curated", code))
     if "curated" in turn.runs:
         show_run(turn.runs["curated"])
-    with st.expander(f"The whole snippet ({code.rstrip().count(chr(10)) + 1} lines)"):
-        st.code(code, language="python")
     with st.expander("Edit and run"):
         st.text_area("Your version", value=code, height=300, key=f"edit-{key}", label_visibility="collapsed")
         st.button("Run my version", key=f"run-edited-{key}", icon=":material/play_arrow:", on_click=run_edited,

@@ -136,11 +136,11 @@ def test_a_new_answer_is_kept_in_the_url_so_a_reload_shows_it(app: AppTest) -> N
 
 def test_the_snippet_shows_its_first_lines_with_run_and_the_whole_code_one_click_away(app: AppTest) -> None:
     ask(app, "why isn't there a 1/m in dZ2 when dW2 has one?")
-    preview, whole = [c.value for c in app.chat_message[1].code if "import numpy as np" in c.value][:2]
-    assert whole == preview  # the browser test checks that the first is cut to its first lines
-    lines = whole.rstrip().count("\n") + 1
-    assert f"The whole snippet ({lines} lines)" in [e.label for e in app.expander]
-    assert app.button(key="run-0").label == "Run"
+    code = next(c.value for c in app.chat_message[1].code if "import numpy as np" in c.value)
+    lines = code.rstrip().count("\n") + 1  # the browser test checks that the block shows only its first lines
+    assert app.toggle(key="whole-0").label == f"Show all {lines} lines" and app.button(key="run-0").label == "Run"
+    app.toggle(key="whole-0").set_value(True).run()
+    assert not app.exception and app.toggle(key="whole-0").value
 
 
 def test_the_chat_is_called_ask_and_the_mentor_page_is_listed_only_once_it_has_a_password(
