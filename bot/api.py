@@ -23,11 +23,11 @@ import anyio
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot import discourse, preview
+from bot import card, discourse, preview
 from bot.answer import AMBIGUOUS, VISIBLE, Answer, Bot, Suggestion, check_question, surrogate_at
 from bot.batching import MAX_TEXTS, BatchingEmbedder
 from bot.config import Settings, load_settings, sandbox_limits, writable_cache
@@ -455,13 +455,25 @@ async def entry_page(entry_id: str, bot: BotDep, request: Request) -> HTMLRespon
                 raise  # an API client: the JSON error shape
             return HTMLResponse(preview.missing_page(entry_id, bot.settings.public_url), 404,
                                 headers={"Content-Security-Policy": PREVIEW_POLICY})
-        pages[entry_id] = await run_in_threadpool(_page, bot, entry_id)
+        # crawlers need an absolute og:image: BOT_API_BASE_URL, else the address this request came to
+        base_url = request.app.state.settings.api_base_url.rstrip("/") or str(request.base_url).rstrip("/")
+        pages[entry_id] = await run_in_threadpool(_page, bot, entry_id, base_url)
     return HTMLResponse(pages[entry_id], headers={"Content-Security-Policy": PREVIEW_POLICY,
                                                   "Cache-Control": "public, max-age=3600"})
 
 
-def _page(bot: Bot, entry_id: str) -> str:
+@router.get("/e/{entry_id}/card.png", tags=["previews"], response_class=FileResponse,
+            responses={200: {"content": {"image/png": {}}, "description": "A 1200x630 PNG"}})
+async def entry_card(entry_id: str, bot: BotDep) -> FileResponse:
+    """The picture of a shared link (og:image): the entry's title and key formula, drawn once and cached."""
+    entry = _known(bot, entry_id)
+    path = await run_in_threadpool(card.card_path, entry, bot.settings.cache_dir)
+    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
+
+
+def _page(bot: Bot, entry_id: str, base_url: str) -> str:
     answer = bot.answer_for(entry_id)
     assert answer.entry is not None
     related = [(r.title, bot.permalink(r.id)) for r in answer.related]
-    return preview.entry_page(answer.entry, bot.permalink(entry_id), bot.url(entry_id), answer.derivation, related)
+    return preview.entry_page(answer.entry, bot.permalink(entry_id), bot.url(entry_id), answer.derivation, related,
+                              f"{base_url}/e/{entry_id}/card.png")

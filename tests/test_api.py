@@ -208,6 +208,26 @@ def test_preview_page_is_self_contained_html_with_mathml_a_highlighted_snippet_a
     assert "Derivation: " in page
 
 
+def test_preview_has_an_absolute_og_image_that_answers_a_card_sized_png(rich_bot: Bot) -> None:
+    with serving(rich_bot, api_base_url="https://api.example.org/") as client:
+        tags = MetaTags()
+        tags.feed(client.get("/e/one-over-m").text)
+        image = tags.tags["og:image"]
+        assert image == "https://api.example.org/e/one-over-m/card.png"
+        response = client.get(image.removeprefix("https://api.example.org"))
+    png = response.content
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and png[12:16] == b"IHDR"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (1200, 630) and 5_000 < len(png) < 300_000
+    assert (tags.tags["og:image:width"], tags.tags["og:image:height"]) == ("1200", "630")
+
+
+def test_the_card_of_an_unknown_entry_is_a_404(client: TestClient) -> None:
+    response = client.get("/e/does-not-exist/card.png")
+    assert response.status_code == 404 and response.json()["error"] == "unknown entry"
+
+
 class MetaTags(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
@@ -233,7 +253,7 @@ def test_preview_meta_tags_are_present_and_escaped(kb_dir: Path, tmp_path: Path)
     parser.feed(page)
     assert parser.tags["og:title"] == title and parser.tags["twitter:title"] == title
     assert parser.tags["og:description"] == summary and parser.tags["twitter:description"] == summary
-    assert parser.tags["og:site_name"] == "Backprop Q&A" and parser.tags["twitter:card"] == "summary"
+    assert parser.tags["og:site_name"] == "Backprop Q&A" and parser.tags["twitter:card"] == "summary_large_image"
     assert parser.tags["og:url"] == bot.permalink("one-over-m")
     assert "<script>" not in page and "&lt;script&gt;alert(&quot;x&quot;)" in page and "<b>m</b>" not in page
 
