@@ -394,7 +394,8 @@ try:
 except BotError as exc:
     st.error(f"The knowledge base could not be loaded: {exc}")
     st.stop()
-st.sidebar.caption(f"Sandbox: {describe_isolation(bot.settings.sandbox_isolation)}")
+if not st.context.is_embedded:  # a sidebar element would bring the sidebar back into a forum's iframe
+    st.sidebar.caption(f"Sandbox: {describe_isolation(bot.settings.sandbox_isolation)}")
 
 if "history" not in st.session_state:
     st.session_state.history = []
