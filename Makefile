@@ -10,11 +10,14 @@ export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: run test lint build validate eval bench clean system-deps
 
-# Debian packages the tests use: bubblewrap isolates snippets (no network, no files outside the sandbox) and Chromium
-# runs the browser test. Installed when we are root with apt-get; otherwise those tests say what they skip and why.
+# Debian packages the tests use: bubblewrap isolates snippets (no network, no files outside the sandbox), Chromium
+# runs the browser test, and the PostgreSQL server runs the store tests on their own throwaway cluster (Debian keeps
+# its binaries in /usr/lib/postgresql/<version>/bin). Installed when we are root with apt-get; otherwise those tests
+# say what they skip and why.
 system-deps:
 	@missing=""; command -v bwrap >/dev/null || missing=" bubblewrap"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	{ command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing $$missing (apt-get) ..."; apt-get update -qq && \

@@ -1,27 +1,30 @@
 """The chat students use in the browser: a thin Streamlit shell over Bot (streamlit run app.py).
 
-?entry=<id> opens an entry as an answer, ?q=<question> asks on load; both work with ?embed=true.
+?entry=<id> opens an entry as an answer, ?q=<question> asks on load; both work with ?embed=true. The last question
+asked (or entry opened) is kept in the URL, so a reload shows it again.
 """
 from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
 from bot.answer import Bot
 from bot.chitchat import CODE_ONLY
-from bot.config import load_settings, sandbox_limits
+from bot.config import load_settings, localhost_warning, sandbox_limits
 from bot.context import Context
 from bot.datatypes import Answer, RunResult, Suggestion
-from bot.errors import BotError
-from bot.mentors.store import MAX_COMMENT_CHARS, Feedback, Store
+from bot.errors import BotError, EntryNotFound
+from bot.mentors.store import MAX_COMMENT_CHARS, Feedback, Store, open_store, store_url
 from bot.proofs.sandbox import describe_isolation, run_code
 from bot.serve.forum import forum_post
-from bot.serve.render import ask_a_mentor_url, derivation_markdown, normalize_math
+from bot.serve.render import ask_a_mentor_url, derivation_markdown, escape_markdown, message_blocks, normalize_math
 
 log = logging.getLogger("app")
 EXAMPLES = [
@@ -32,6 +35,55 @@ EXAMPLES = [
     "L vs J: is the loss a vector or a number?",
     "Why np.sum(dZ, axis=1, keepdims=True) for db?",
 ]
+
+SNIPPET_PREVIEW_PX = 230  # about nine lines of the snippet; the rest scrolls, or opens in full below
+URL_QUESTION_CHARS = 1500  # a longer question is not put in the URL (some proxies refuse long ones)
+# Display math and tables scroll sideways with a visible bar instead of being cut off at the column's edge; the code
+# editor is monospace. Selectors are Streamlit's stable test ids and the st-key-<key> classes of keyed widgets.
+PAGE_STYLE = """<style>
+.katex-display { overflow-x: auto; overflow-y: hidden; padding: .1rem 0 .35rem; scrollbar-width: thin; }
+[data-testid="stMarkdownContainer"] table { display: block; max-width: 100%; overflow-x: auto; scrollbar-width: thin; }
+[class*="st-key-edit-"] textarea { font-family: "Source Code Pro", ui-monospace, monospace; font-size: .85rem;
+                                   tab-size: 4; white-space: pre; overflow-x: auto; }
+</style>"""
+# Tab in the code editor indents (four spaces, undoable) instead of leaving it; inserted as typing, so Streamlit sees it.
+TAB_SCRIPT = """<script>
+if (!window.backpropTab) {
+  window.backpropTab = true;
+  document.addEventListener("keydown", (event) => {
+    const box = event.target;
+    if (event.key !== "Tab" || event.shiftKey || event.ctrlKey || event.altKey || event.metaKey
+        || !box.closest || !box.closest('[class*="st-key-edit-"]')) return;
+    event.preventDefault();
+    document.execCommand("insertText", false, "    ");
+  }, true);
+}
+</script>"""
+# Streamlit keeps a chat pinned to its bottom: bring the new answer's first line to the top instead, for the few
+# seconds the page keeps growing (KaTeX and code draw late), unless the student scrolls, taps or types first.
+SCROLL_SCRIPT = """<script>
+(() => {
+  const target = () => document.querySelector(".st-key-answer-%(key)s");
+  const until = Date.now() + 8000;
+  let stop = false;
+  const quit = () => { stop = true; };
+  ["wheel", "touchstart", "keydown", "mousedown"].forEach((e) => window.addEventListener(e, quit, {once: true}));
+  const tick = () => {
+    const answer = target();
+    if (stop || Date.now() > until) return;
+    if (answer) {
+      const message = answer.closest('[data-testid="stChatMessage"]') || answer;
+      const header = document.querySelector('[data-testid="stHeader"]');
+      const offset = (header ? header.getBoundingClientRect().bottom : 0) + 8;  // under the fixed header
+      message.style.scrollMarginTop = offset + "px";
+      const top = message.getBoundingClientRect().top;
+      if (Math.abs(top - offset) > 2) message.scrollIntoView({block: "start"});
+    }
+    setTimeout(tick, 120);
+  };
+  tick();
+})(); // %(nonce)s
+</script>"""
 
 st.set_page_config(page_title="Backprop Q&A", page_icon="∂", layout="centered")
 
@@ -51,13 +103,15 @@ class Turn:
 def load_bot() -> Bot:
     bot = Bot()
     log.warning("sandbox: %s", describe_isolation(bot.settings.sandbox_isolation))
+    if warning := localhost_warning(bot.settings):  # once per process: this is cached
+        print(f"warning: {warning}", file=sys.stderr)
     threading.Thread(target=bot.warm, daemon=True).start()
     return bot
 
 
 @st.cache_resource
 def load_store() -> Store:
-    return Store(load_settings().db_path)
+    return open_store(store_url(load_settings()))
 
 
 def record(turn: Turn, started: float) -> None:
@@ -92,15 +146,57 @@ def ask(question: str) -> None:
         return
     record(turn, started)
     st.session_state.history.append(turn)
+    opened(**({"q": question} if len(question) <= URL_QUESTION_CHARS else {}))
+
+
+def opened(**link: str) -> None:
+    """A new turn: scroll to its first line, and keep it in the URL (q= or entry=) so a reload shows it again."""
+    st.session_state.scroll_to = len(st.session_state.history) - 1
+    for name in ("q", "entry"):
+        st.query_params.pop(name, None)
+    st.query_params.update(link)
 
 
 def show_entry(entry_id: str) -> None:
     try:
         answer = bot.answer_for(entry_id)
+    except EntryNotFound:
+        st.session_state.missing = entry_id
+        return
     except BotError as exc:
         st.session_state.error = str(exc)
         return
     st.session_state.history.append(Turn(answer.question, answer))
+    opened(entry=entry_id)
+
+
+def show_missing(entry_id: str) -> None:
+    """A link to no entry, for a person: say so, offer Browse and the entries nearest to the words of the id."""
+    shown = entry_id if len(entry_id) <= 80 else entry_id[:77] + "..."
+    st.warning(f"There is no entry “{escape_markdown(shown)}”. The link may be mistyped or cut short, or the entry was "
+               "renamed. Browse every entry, open one of the nearest below, or ask your question.",
+               icon=":material/link_off:")
+    st.page_link("pages/1_Browse.py", label="Browse all entries", icon=":material/list:")
+    try:
+        nearest = bot.ask(" ".join(re.split(r"[-_\W]+", entry_id))[:300], derive=False).answers
+    except BotError:  # e.g. an id of punctuation only: no words to look for
+        nearest = []
+    suggestion_buttons("Nearest entries", [s.id for s in nearest], "missing")
+
+
+def show_question(question: str) -> None:
+    """The student's message exactly as typed: Markdown would eat its * and _ and join a traceback's lines."""
+    with st.chat_message("user"):
+        for kind, text in message_blocks(question):
+            if kind == "pre":
+                st.code(text, language=None, wrap_lines=True)
+            else:
+                st.markdown(text)
+
+
+def scroll_here(key: str) -> None:
+    with st.container(key=f"answer-{key}"):
+        st.html(SCROLL_SCRIPT % {"key": key, "nonce": time.time_ns()}, unsafe_allow_javascript=True)
 
 
 def rate(turn: Turn, helpful: bool) -> None:
@@ -149,7 +245,10 @@ def show_run(result: RunResult) -> None:
 def show_snippet(turn: Turn, key: str) -> None:
     code = turn.answer.snippet or ""
     st.markdown("**Check it numerically** (NumPy; runs in a sandbox)")
-    st.code(code, language="python")
+    whole = bool(st.session_state.get(f"whole-{key}", False))  # the toggle below, as the student last set it
+    # its first lines (the copy button copies it all); one block, not a second copy: each costs render time
+    st.code(code, language="python", height="content" if whole else SNIPPET_PREVIEW_PX)
+    st.toggle(f"Show all {code.rstrip().count(chr(10)) + 1} lines", key=f"whole-{key}")
     st.button("Run", key=f"run-{key}", icon=":material/play_arrow:", on_click=run_snippet,
               args=(turn, "curated", code))
     if "curated" in turn.runs:
@@ -243,6 +342,20 @@ def actions(turn: Turn, key: str) -> None:
         st.caption("Thanks for the feedback!" if turn.rated else "Thanks: a mentor will see this.")
 
 
+def show_draft(draft: str) -> None:
+    """A refused question, kept: shorten it here and ask again."""
+    st.session_state["draft-text"] = draft
+    st.text_area(f"Your question ({len(draft):,} characters): shorten it and ask again", height=200, key="draft-text")
+    st.button("Ask this", key="draft-ask", icon=":material/send:", on_click=ask_draft)
+
+
+def ask_draft() -> None:
+    draft = str(st.session_state.get("draft-text", ""))
+    ask(draft)
+    if "error" in st.session_state:
+        st.session_state.draft = draft
+
+
 def welcome() -> None:
     st.markdown(f"Ask in your own words. I answer from a curated knowledge base: {bot.kb.covers}. "
                 "Every formula comes with a derivation and a NumPy check you can run.")
@@ -251,6 +364,30 @@ def welcome() -> None:
         columns[i % 2].button(example, key=f"example-{i}", on_click=ask, args=(example,), use_container_width=True)
 
 
+def chat() -> None:
+    """The Ask page, drawn by the rest of this file; st.navigation needs a page object for it."""
+
+
+def navigation() -> StreamlitPage:
+    """The pages in the sidebar (the mentors' one only once its password is set); no sidebar when embedded."""
+    pages = [st.Page(chat, title="Ask", icon=":material/chat:", default=True),
+             st.Page("pages/1_Browse.py", title="Browse", icon=":material/list:"),
+             st.Page("pages/2_Check_my_backprop.py", title="Check my backprop", icon=":material/task_alt:")]
+    try:
+        if load_settings().mentor_password:
+            pages.append(st.Page("pages/3_Mentor.py", title="Mentor", icon=":material/school:"))
+    except BotError:  # a bad setting: the chat below says so
+        pass
+    embedded = bool(st.context.is_embedded)
+    return st.navigation(pages, position="hidden" if embedded else "sidebar")
+
+
+page = navigation()
+if page.title != "Ask":  # another page draws itself
+    page.run()
+    st.stop()
+st.html(PAGE_STYLE)
+st.html(TAB_SCRIPT, unsafe_allow_javascript=True)
 st.title("∂ Backprop Q&A")
 st.caption("Backpropagation math from the Deep Learning Specialization, derived step by step.")
 try:
@@ -258,7 +395,8 @@ try:
 except BotError as exc:
     st.error(f"The knowledge base could not be loaded: {exc}")
     st.stop()
-st.sidebar.caption(f"Sandbox: {describe_isolation(bot.settings.sandbox_isolation)}")
+if not st.context.is_embedded:  # a sidebar element would bring the sidebar back into a forum's iframe
+    st.sidebar.caption(f"Sandbox: {describe_isolation(bot.settings.sandbox_isolation)}")
 
 if "history" not in st.session_state:
     st.session_state.history = []
@@ -269,14 +407,21 @@ if "history" not in st.session_state:
         ask(question_param)
 
 try:
-    if not st.session_state.history:
+    scroll_to = st.session_state.pop("scroll_to", None)
+    if missing := st.session_state.pop("missing", None):
+        show_missing(missing)
+    elif not st.session_state.history:
         welcome()
     for number, turn in enumerate(st.session_state.history):
-        st.chat_message("user").markdown(turn.question)
+        show_question(turn.question)
         with st.chat_message("assistant"):
+            if number == scroll_to:
+                scroll_here(str(number))
             show_answer(turn, str(number))
     if error := st.session_state.pop("error", None):
         st.error(error)
+        if draft := st.session_state.pop("draft", None):
+            show_draft(draft)
     if notice := st.session_state.pop("notice", None):
         st.info(notice)
 except Exception:  # a student must never see a traceback
@@ -286,4 +431,6 @@ except Exception:  # a student must never see a traceback
 if prompt := st.chat_input("Ask a backprop question, e.g. why is there no 1/m in dZ[L]?"):
     with st.spinner("Looking it up ..."):
         ask(prompt)
+    if "error" in st.session_state:
+        st.session_state.draft = prompt  # refused (e.g. too long): kept to be shortened, not lost
     st.rerun()

@@ -30,6 +30,7 @@ EXAMPLES = """examples:
   python -m bot derive dz-output --loss mse
   python -m bot check-grads my_backward.py
   python -m bot report --days 7 --csv week.csv
+  python -m bot discourse draft https://community.deeplearning.ai/t/some-topic/1234
   python -m bot serve --port 8000
 """
 
@@ -107,6 +108,19 @@ def _parser() -> argparse.ArgumentParser:
                                                    "the current one, BOT_DB_PATH")
     recover.add_argument("damaged", type=Path, help="the *.damaged-<time> file the warning named")
     recover.set_defaults(run=_store_recover)
+    copy = store_sub.add_parser("copy", help="copy every ask and rating from one log to another (e.g. SQLite to "
+                                             "PostgreSQL); run it again and it adds only what is missing")
+    copy.add_argument("--from", dest="source", required=True, metavar="URL",
+                      help="the log to read: sqlite:///.data/bot.sqlite3 (a relative path) or sqlite:////abs/path")
+    copy.add_argument("--to", dest="target", required=True, metavar="URL",
+                      help="the log to write: postgresql://user:password@host:5432/db (created tables and all)")
+    copy.set_defaults(run=_store_copy)
+    forum = sub.add_parser("discourse", help="for admins: the bot on a Discourse forum (BOT_DISCOURSE_*)")
+    forum_sub = forum.add_subparsers(required=True, metavar="ACTION")
+    draft = forum_sub.add_parser("draft", help="print what the bot would post on an existing topic (read through "
+                                               "the forum's API), without posting")
+    draft.add_argument("topic", metavar="TOPIC_URL_OR_ID", help="e.g. 1234 or https://forum/t/why-1-m/1234")
+    draft.set_defaults(run=_discourse_draft)
     serve = sub.add_parser("serve", help="start the HTTP API and link previews (FastAPI); docs at /docs")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1; 0.0.0.0: all)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
@@ -390,16 +404,16 @@ def _report(args: argparse.Namespace) -> int:
 
     from bot.config import load_settings
     from bot.mentors.insights import build_report, render
-    from bot.mentors.store import Store
+    from bot.mentors.store import open_store, store_url
     from bot.retrieval.kb import load_kb
 
     if args.days is not None and args.days <= 0:
         raise BadQuestion(f"--days must be a positive number of days, got {args.days}")
     settings = load_settings()
-    if not settings.db_path.exists():
+    if not settings.db_url and not settings.db_path.exists():
         print(f"no questions logged yet: {settings.db_path} does not exist (BOT_DB_PATH; the chat creates it)")
         return 0
-    store, since = Store(settings.db_path), time.time() - args.days * 86400 if args.days else None
+    store, since = open_store(store_url(settings)), time.time() - args.days * 86400 if args.days else None
     report = build_report(store, load_kb(settings.kb_dir), _bot, since)  # the model loads only if there is a group
     if args.csv is not None:
         try:
@@ -413,21 +427,48 @@ def _report(args: argparse.Namespace) -> int:
 
 def _store_recover(args: argparse.Namespace) -> int:
     from bot.config import load_settings
-    from bot.mentors.store import Store
+    from bot.mentors.store import open_store, store_url
 
     if not args.damaged.is_file():
         raise BadQuestion(f"{args.damaged} is not a file; give the *.damaged-<time> path the warning named")
-    store = Store(load_settings().db_path)
+    store = open_store(store_url(load_settings()))
     counts = store.recover(args.damaged)
-    print(f"recovered {counts['asks']} asks and {counts['feedback']} ratings from {args.damaged} into {store.path}; "
+    print(f"recovered {counts['asks']} asks and {counts['feedback']} ratings from {args.damaged} into {store.where}; "
           f"the file is now {args.damaged}.recovered")
+    return 0
+
+
+def _discourse_draft(args: argparse.Namespace) -> int:
+    from bot.config import load_settings
+    from bot.serve import discourse
+
+    topic_id = discourse.topic_id_from(args.topic)  # refuse a bad argument before the model loads
+    line, made = discourse.preview(_bot(progress=True), load_settings(), topic_id)
+    print(line, file=sys.stderr)
+    if made.markdown is not None:
+        print(made.markdown, end="")
+    return 0
+
+
+def _store_copy(args: argparse.Namespace) -> int:
+    from bot.mentors.store import open_store, redact
+
+    if args.source.startswith("sqlite:///") and not Path(args.source[len("sqlite:///"):]).is_file():
+        raise BadQuestion(f"--from {args.source}: no such file; give the log to copy, e.g. sqlite:///.data/bot.sqlite3")
+    if args.source == args.target:
+        raise BadQuestion(f"--from and --to are the same log ({redact(args.source)}); give two different ones")
+    source, target = open_store(args.source), open_store(args.target)
+    counts = source.copy_to(target)
+    print(f"copied {counts['asks']} asks and {counts['feedback']} ratings from {source.where} to {target.where} "
+          f"({counts['asks_there']} asks and {counts['feedback_there']} ratings were already there); "
+          f"{target.where} now holds {target.count('asks')} asks and {target.count('feedback')} ratings")
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
     import os
 
-    from bot.config import load_settings
+    from bot.config import load_settings, localhost_warning
     from bot.retrieval.kb import load_kb
 
     if (args.workers is not None and args.workers < 0) or not 0 < args.port < 65536:
@@ -435,6 +476,8 @@ def _serve(args: argparse.Namespace) -> int:
                           f"{args.port}")
     settings = load_settings(**({} if args.workers is None else {"api_workers": args.workers}))
     load_kb(settings.kb_dir)  # a broken KB stops here with its problems, before any model process starts
+    if warning := localhost_warning(settings):
+        print(f"warning: {warning}", file=sys.stderr)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the sandbox forks; tokenizers warns after a fork
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG

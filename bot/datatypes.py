@@ -31,6 +31,7 @@ class Entry:
     derivation: str | None = None  # one of DERIVATION_NAMES
     snippet_code: str | None = None  # the snippet file's text, read once at load
     posts: tuple[str, ...] = ()  # whole forum-style posts (context, code, errors) this entry answers
+    formula: str | None = None  # the key formula in LaTeX for the link card; None = the body's first display equation
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,8 @@ def check(make_report: Callable[..., Report], *args: object) -> None:
 
 
 def show(report: Report) -> None:
-    st.caption(f"Checked {report.function or 'your code'} on {report.network}, in {report.seconds:.2f} s.")
+    if report.failure is None:  # "Checked" only for code that ran to the end
+        st.caption(f"Checked {report.function or 'your code'} on {report.network}, in {report.seconds:.2f} s.")
     if report.failure is not None:
         f = report.failure
         st.error(f.message)

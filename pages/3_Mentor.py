@@ -10,16 +10,15 @@ import io
 import re
 import time
 from datetime import date
-from pathlib import Path
 
 import streamlit as st
 
 from bot.answer import Bot
 from bot.config import load_settings
 from bot.errors import BotError
-from bot.mentors.insights import Group, doubtful_groups, entry_stats
+from bot.mentors.insights import Group, doubtful_groups, drafted, entry_stats
 from bot.mentors.phrasings import add_phrasings
-from bot.mentors.store import Store
+from bot.mentors.store import Store, open_store, store_url
 from bot.retrieval.kb import load_kb
 
 PERIODS = {"Last 7 days": 7, "Last 30 days": 30, "Whole log": None}
@@ -33,14 +32,14 @@ def load_bot() -> Bot:
 
 
 @st.cache_resource
-def load_store(path: str) -> Store:
-    return Store(Path(path))
+def load_store(url: str) -> Store:
+    return open_store(url)
 
 
 @st.cache_data(ttl=600, show_spinner="Grouping the questions by meaning ...")
-def groups(db_path: str, since: float | None, rows: int) -> list[Group]:
+def groups(url: str, since: float | None, rows: int) -> list[Group]:
     """Cached per period and log size (`rows`): a new ask or rating computes them again."""
-    return doubtful_groups(load_store(db_path), load_bot, since)
+    return doubtful_groups(load_store(url), load_bot, since)
 
 
 def plain(text: str) -> str:
@@ -81,7 +80,9 @@ def add(entry_id: str) -> None:
         st.session_state.phrasing = ("error", f"Nothing was changed: {exc}")
         return
     skipped = "".join(f"\n- skipped {plain(q)}: {why}" for q, why in result.skipped.items())
-    done = f"Added {len(result.added)} phrasing(s) to kb/{entry_id}.md. The index rebuilds the next time the app starts."
+    done = (f"Added {len(result.added)} phrasing(s) to kb/{entry_id}.md in {load_settings().kb_dir}, on this host "
+            "only. The index rebuilds the "
+            "next time the app starts; with several hosts, commit the file and redeploy (see docs/deploy.md).")
     st.session_state.phrasing = ("success", done + skipped)
 
 
@@ -99,7 +100,7 @@ days = PERIODS[period]
 since = None if days is None else (time.time() - days * 86400) // 3600 * 3600  # to the hour: keeps the cache
 try:
     kb = load_kb(settings.kb_dir)  # read now, not cached: "Add as phrasing" changes it
-    store = load_store(str(settings.db_path))
+    store = load_store(store_url(settings))
     stats = entry_stats(store, kb, since)
     totals = store.totals(since)
 except BotError as exc:
@@ -120,7 +121,7 @@ for column, (label, value) in zip(columns, [
 st.header("Write these entries next")
 st.caption("Questions the bot declined, answered with under 80% confidence, or was told were not helpful, "
            "grouped by meaning, largest group first.")
-found = groups(str(settings.db_path), since, store.count("asks") + store.count("feedback"))
+found = groups(store_url(settings), since, store.count("asks") + store.count("feedback"))
 if not found:
     st.info("Nothing unanswered in this period.")
 for group in found[:30]:
@@ -140,9 +141,21 @@ st.dataframe([{"entry": s.entry_id, "shown": s.shown, "helpful": s.helpful, "not
                "new phrasings": len(s.candidates), "latest comment": s.comments[0] if s.comments else "",
                "title": s.title} for s in stats], hide_index=True)
 
+st.header("Drafted on the forum")
+st.caption("Topics the bot drafted a reply for on Discourse (BOT_DISCOURSE_*), newest first; a whisper waits for a "
+           "mentor to check, edit and post it.")
+drafts = store.forum_topics(since)
+if not drafts:
+    st.info("No forum topics in this period.")
+else:
+    st.dataframe([{"topic": d.link, "title": d.title, "state": d.state, "mode": d.mode or "", "entry": d.entry_id or "",
+                   "entry_confidence": d.entry_confidence, "what": drafted(d)} for d in drafts], hide_index=True,
+                 column_config={"topic": st.column_config.LinkColumn("topic")})
+
 st.header("Add as phrasing")
 st.caption("Questions that reached an entry and are not yet among its `questions`; adding them teaches the bot "
-           "that wording. Questions rated not helpful are left out.")
+           f"that wording. Questions rated not helpful are left out. Adding writes the entry's file in "
+           f"`{settings.kb_dir}` on this host (the log is shared, the KB is not).")
 if message := st.session_state.pop("phrasing", None):
     (st.success if message[0] == "success" else st.error)(message[1])
 by_id = {s.entry_id: s for s in stats if s.candidates}

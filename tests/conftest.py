@@ -6,6 +6,7 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -14,6 +15,9 @@ from bot.answer import Bot
 from bot.config import ROOT, load_settings
 from bot.proofs import sandbox
 from bot.retrieval.notation import lexical_tokens
+
+if TYPE_CHECKING:
+    from pg_support import PgCluster
 
 FIXTURE_KB = Path(__file__).parent / "fixtures" / "kb"
 SHARED_EVAL = ROOT.parent / "shared" / "eval"
@@ -71,3 +75,26 @@ def root_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sandbox, "bubblewrap", lambda: None)
     monkeypatch.setattr(sandbox.os, "geteuid", lambda: 0)
     monkeypatch.setattr(sandbox, "_world_readable", lambda path: False)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """One throwaway PostgreSQL server for the session (about 1 s to create); tests get their own database."""
+    import pg_support
+
+    if (reason := pg_support.unavailable()) is not None:
+        pytest.skip(reason)
+    cluster = pg_support.PgCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty question log on each back end: a SQLite file, or a new database on the test server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    return str(request.getfixturevalue("pg_cluster").new_database())

@@ -7,21 +7,20 @@ from __future__ import annotations
 import sys
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from bot.datatypes import Answer, Suggestion
-from bot.mentors.store import Feedback, Store
+from bot.mentors.store import Feedback, open_store
 
 
 def question(process: int, thread: int, i: int) -> str:
     return f"p{process} t{thread} q{i}: why is there a 1/m in dW?"
 
 
-def write(path: str, process: int, threads: int, per_thread: int, barrier: Any, results: Any) -> None:
+def write(url: str, process: int, threads: int, per_thread: int, barrier: Any, results: Any) -> None:
     """Open the store (the first process to get there creates the file), wait for the others, then write."""
     try:
-        store = Store(Path(path))
+        store = open_store(url)
         barrier.wait(timeout=120)  # all processes start writing together
 
         def one_thread(thread: int) -> None:

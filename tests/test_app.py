@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from bot.answer import Bot
 from bot.config import ROOT
 from bot.errors import StoreBusy
-from bot.mentors.store import Feedback, Store
+from bot.mentors.store import Feedback, SqliteStore, Store
 
 
 @pytest.fixture
@@ -104,10 +105,12 @@ def test_permalink_q_asks_on_load(app: AppTest) -> None:
     assert not app.exception and titles(app) == ["The derivative of ReLU at z = 0"]
 
 
-def test_unknown_permalink_entry_is_a_friendly_error(app: AppTest) -> None:
-    app.query_params["entry"] = "no-such-entry"
+def test_unknown_permalink_says_so_and_offers_browse_and_the_nearest_entries(app: AppTest) -> None:
+    app.query_params["entry"] = "softmax-gradients"
     app.run()
-    assert not app.exception and "no entry with id 'no-such-entry'" in app.error[0].value
+    assert not app.exception and app.warning[0].value.startswith("There is no entry “softmax\\-gradients”")
+    nearest = [b.label for b in app.button if b.key.startswith("missing-")]
+    assert "dZ = A - Y for a softmax output with categorical cross-entropy" in nearest
 
 
 def test_out_of_scope_question_is_declined_with_nearest_entries_and_a_mentor_link(app: AppTest) -> None:
@@ -117,19 +120,65 @@ def test_out_of_scope_question_is_declined_with_nearest_entries_and_a_mentor_lin
     assert sum(b.key.startswith("near-0-") for b in app.button) == 3
 
 
-def test_too_long_question_is_an_error_not_a_crash(app: AppTest) -> None:
-    ask(app, "why " * 2000)
+def test_too_long_question_is_kept_with_its_length_to_shorten_and_ask_again(app: AppTest) -> None:
+    ask(app, "why " * 1010 + "is there no 1/m in dZ2?")
     assert "the limit is 4,000" in app.error[0].value
+    draft = app.text_area(key="draft-text")
+    assert draft.value.endswith("is there no 1/m in dZ2?") and draft.label.startswith("Your question (4,063 characters)")
+    draft.set_value("why is there no 1/m in dZ2?")
+    app.button(key="draft-ask").click().run()
+    assert not app.exception and titles(app) == ["Why 1/m is in dW and db but not in dZ or dA"]
+
+
+def test_the_students_message_is_shown_as_typed(app: AppTest) -> None:
+    ask(app, "is 1/m*dz[L].a[L-1].T right?\n\nTraceback (most recent call last):\n  File \"x.py\", line 3")
+    with_markdown, traceback = app.chat_message[0].markdown[0], app.chat_message[0].code[0]
+    assert with_markdown.value == "is 1/m\\*dz\\[L\\]\\.a\\[L\\-1\\]\\.T right?"  # every * and [ literal
+    assert traceback.value == "Traceback (most recent call last):\n  File \"x.py\", line 3"
+
+
+def test_a_new_answer_is_kept_in_the_url_so_a_reload_shows_it(app: AppTest) -> None:
+    ask(app, "derivative of relu at zero?")
+    assert app.query_params["q"] == "derivative of relu at zero?"
+    follow_up = next(b for b in app.button if b.key.startswith("rel-0-"))
+    follow_up.click().run()
+    assert "q" not in app.query_params and app.query_params["entry"] == follow_up.key.removeprefix("rel-0-")
+
+
+def test_the_snippet_shows_its_first_lines_with_run_and_the_whole_code_one_click_away(app: AppTest) -> None:
+    ask(app, "why isn't there a 1/m in dZ2 when dW2 has one?")
+    code = next(c.value for c in app.chat_message[1].code if "import numpy as np" in c.value)
+    lines = code.rstrip().count("\n") + 1  # the browser test checks that the block shows only its first lines
+    assert app.toggle(key="whole-0").label == f"Show all {lines} lines" and app.button(key="run-0").label == "Run"
+    app.toggle(key="whole-0").set_value(True).run()
+    assert not app.exception and app.toggle(key="whole-0").value
+
+
+def test_the_chat_is_called_ask_and_the_mentor_page_is_listed_only_once_it_has_a_password(
+        app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BOT_MENTOR_PASSWORD", raising=False)
+    app.run()
+    assert not app.exception and page_titles(app) == ["Ask", "Browse", "Check my backprop"]
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        app.switch_page("pages/3_Mentor.py")
+    monkeypatch.setenv("BOT_MENTOR_PASSWORD", "s3cret")
+    app.run()
+    app.switch_page("pages/3_Mentor.py").run()
+    assert not app.exception and app.text_input[0].label == "Mentor password"
+
+
+def page_titles(app: AppTest) -> list[str]:
+    return [info["page_name"] for info in app._registered_pages.values()]  # what st.navigation was given
 
 
 def test_feedback_is_recorded_with_the_question_and_entry(app: AppTest, db_path: Path) -> None:
     ask(app, "derivative of relu at zero?")
     app.button(key="no-0").click().run()
     assert not app.exception
-    [feedback] = Store(db_path).feedback()
+    [feedback] = SqliteStore(db_path).feedback()
     assert (feedback.entry_id, feedback.question, feedback.helpful) == (
         "relu-derivative-at-zero", "derivative of relu at zero?", False)
-    assert feedback.ask_id is not None and Store(db_path).count("asks") == 1
+    assert feedback.ask_id is not None and SqliteStore(db_path).count("asks") == 1
 
 
 def test_not_helpful_asks_what_was_missing_and_keeps_the_comment_with_the_rating(app: AppTest, db_path: Path) -> None:
@@ -138,7 +187,7 @@ def test_not_helpful_asks_what_was_missing_and_keeps_the_comment_with_the_rating
     app.text_input(key="comment-text-0").input("I meant leaky ReLU")  # typed, then sent: the form submits both
     app.button(key="send-0").click().run()
     assert not app.exception
-    [feedback] = Store(db_path).feedback()
+    [feedback] = SqliteStore(db_path).feedback()
     assert (feedback.helpful, feedback.comment) == (False, "I meant leaky ReLU")
     assert "Thanks: a mentor will see this." in [c.value for c in app.caption]
 
@@ -166,7 +215,7 @@ def test_the_chat_tells_the_student_that_a_damaged_log_restarted(app: AppTest, d
     db_path.write_bytes(os.urandom(8192))
     ask(app, "why is there no 1/m in dZ?")
     assert any("question log was found damaged and restarted" in i.value for i in app.info)
-    assert len(Store(db_path).set_aside()) == 1
+    assert len(SqliteStore(db_path).set_aside()) == 1
 
 
 def test_a_rating_the_log_could_not_keep_is_not_thanked_for(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -178,3 +227,9 @@ def test_a_rating_the_log_could_not_keep_is_not_thanked_for(app: AppTest, monkey
     app.button(key="yes-0").click().run()
     assert any("could not be saved" in e.value for e in app.error)
     assert app.button(key="yes-0") is not None and not any("Thanks" in c.value for c in app.caption)
+
+
+def test_streamlit_config_has_a_minimal_toolbar_and_no_file_watcher() -> None:
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["toolbarMode"] == "minimal"  # no Deploy button
+    assert config["server"]["fileWatcherType"] == "none"  # never walks .venv

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings, sandbox_limits
+from bot.config import load_settings, localhost_warning, sandbox_limits
 from bot.errors import ConfigError
 
 
@@ -46,3 +46,18 @@ def test_disk_settings_reach_the_sandbox_limits(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("BOT_SANDBOX_FILES", "50")
     limits = sandbox_limits(load_settings())
     assert (limits.disk_mb, limits.files) == (20, 50)
+
+
+def test_default_settings_warn_that_shared_links_point_to_localhost() -> None:
+    warning = localhost_warning(load_settings(public_url="http://localhost:8501", api_base_url=""))
+    assert warning is not None and "BOT_PUBLIC_URL is http://localhost:8501 and BOT_API_BASE_URL is unset" in warning
+
+
+def test_a_local_api_base_url_is_named_too() -> None:
+    warning = localhost_warning(load_settings(public_url="https://qa.example.org", api_base_url="http://127.0.0.1:8000"))
+    assert warning is not None and "(BOT_API_BASE_URL is http://127.0.0.1:8000)" in warning
+
+
+def test_public_addresses_give_no_warning() -> None:
+    assert localhost_warning(load_settings(public_url="https://qa.example.org",
+                                           api_base_url="https://api.example.org")) is None

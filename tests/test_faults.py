@@ -19,7 +19,7 @@ from bot.cli import main, progress_bar
 from bot.config import load_settings, writable_cache
 from bot.datatypes import Answer
 from bot.errors import ConfigError
-from bot.mentors.store import Feedback, Store
+from bot.mentors.store import Feedback, SqliteStore
 from bot.retrieval.corpus import documents, is_current, load_or_build
 from bot.retrieval.kb import load_kb, validate_kb
 from bot.serve.api import create_app
@@ -146,7 +146,7 @@ def test_a_server_whose_bot_failed_to_load_says_so_without_a_retry_hint(tmp_path
 
 
 def _filled(path: Path, asks: int = 300) -> Path:
-    store = Store(path)
+    store = SqliteStore(path)
     answer = Answer("q" * 200, "out_of_scope", False, 0.1, [], "")
     for _ in range(asks):
         store.log_ask(answer, "chat", 1.0)
@@ -185,22 +185,22 @@ def test_a_damaged_log_is_moved_aside_with_one_line_and_a_new_one_starts(
     damage(path)
     damaged = path.read_bytes()
     with caplog.at_level(logging.WARNING):
-        store = Store(path)
+        store = SqliteStore(path)
     [warning] = [r.getMessage() for r in caplog.records]
     aside = store.restarted
     assert aside is not None and aside.read_bytes() == damaged and store.set_aside() == [aside]
     assert reason in warning and str(path) in warning and str(aside) in warning and "bot store recover" in warning
     assert store.log_ask(Answer("new", "out_of_scope", False, 0.1, [], ""), "chat", 1.0) == 1
     caplog.clear()
-    assert Store(path).restarted is None and not caplog.records  # the next start is healthy
+    assert SqliteStore(path).restarted is None and not caplog.records  # the next start is healthy
 
 
 def test_rows_of_a_damaged_log_come_back_with_the_command_the_warning_names(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     path = _filled(tmp_path / "bot.sqlite3")
-    Store(path).add_feedback(Feedback("shapes", "shape of db?", False, ask_id=300))
+    SqliteStore(path).add_feedback(Feedback("shapes", "shape of db?", False, ask_id=300))
     STORE_FAULTS["middle pages"][0](path)
-    store = Store(path)
+    store = SqliteStore(path)
     store.log_ask(Answer("after the restart", "out_of_scope", False, 0.1, [], ""), "chat", 1.0)
     monkeypatch.setenv("BOT_DB_PATH", str(path))
     assert main(["store", "recover", str(store.restarted)]) == 0
@@ -213,7 +213,7 @@ def test_rows_of_a_damaged_log_come_back_with_the_command_the_warning_names(
 def test_a_log_damaged_while_running_is_moved_aside_and_the_write_goes_to_a_new_one(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = _filled(tmp_path / "bot.sqlite3")
-    store = Store(path)
+    store = SqliteStore(path)
     _overwrite(path, 4096, path.stat().st_size - 4096)  # every page after the first: the asks table is gone
     with caplog.at_level(logging.WARNING):
         ask_id = store.log_ask(Answer("kept", "out_of_scope", False, 0.1, [], ""), "chat", 1.0)
@@ -224,22 +224,22 @@ def test_a_log_damaged_while_running_is_moved_aside_and_the_write_goes_to_a_new_
 def test_a_zero_byte_file_another_process_is_creating_is_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     path.write_bytes(b"")  # just now: as sqlite3.connect leaves it for a moment in another process
-    assert Store(path).restarted is None and not list(tmp_path.glob("*.damaged-*"))
+    assert SqliteStore(path).restarted is None and not list(tmp_path.glob("*.damaged-*"))
 
 
 def test_two_heals_in_one_second_keep_both_damaged_files(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     for _ in range(2):
         path.write_bytes(os.urandom(8192))
-        Store(path)
-    assert len(Store(path).set_aside()) == 2
+        SqliteStore(path)
+    assert len(SqliteStore(path).set_aside()) == 2
 
 
 def test_a_log_folder_that_cannot_be_written_is_one_line_naming_the_setting(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     with pytest.raises(ConfigError, match=r"cannot open the question log .*a-file/bot\.sqlite3 .*BOT_DB_PATH"):
-        Store(blocker / "bot.sqlite3")
+        SqliteStore(blocker / "bot.sqlite3")
 
 
 def test_report_on_a_damaged_log_warns_once_and_reports_the_new_one(

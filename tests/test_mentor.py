@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from bot.answer import Bot
 from bot.config import ROOT
-from bot.mentors.store import Feedback, Store
+from bot.mentors.store import Feedback, ForumTopic, SqliteStore, TopicOutcome
 from bot.retrieval.kb import load_kb
 
 PAGE = str(ROOT / "pages" / "3_Mentor.py")
@@ -30,7 +30,7 @@ def env(real_bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("BOT_DB_PATH", str(tmp_path / "log.sqlite3"))
     monkeypatch.setenv("BOT_KB_DIR", str(kb_dir))
     monkeypatch.setenv("BOT_MENTOR_PASSWORD", "s3cret")
-    store = Store(tmp_path / "log.sqlite3")
+    store = SqliteStore(tmp_path / "log.sqlite3")
     for question in [*UNANSWERED, UNANSWERED[0], NEW_WORDING, OTHER_WORDING]:
         store.log_ask(real_bot.ask(question), "chat", 10.0)
     relu = real_bot.ask(NEW_WORDING)
@@ -65,7 +65,8 @@ def test_with_the_password_it_shows_groups_entries_and_export(env: Path) -> None
     page = AppTest.from_file(PAGE, default_timeout=60).run()
     page.text_input[0].set_value("s3cret").run()
     assert not page.exception
-    assert headers(page) == ["Write these entries next", "Per entry", "Add as phrasing", "Export"]
+    assert headers(page) == ["Write these entries next", "Per entry", "Drafted on the forum", "Add as phrasing",
+                             "Export"]
     assert [m.value for m in page.metric][:3] == ["6", "2", "4"]  # asked, answered, declined (the batch norm ones)
     group = next(m.value for m in page.markdown if m.value.startswith("**"))
     assert group.startswith("**4×**") and "batch" in group  # the 3 paraphrases (one asked twice) in one group
@@ -73,6 +74,18 @@ def test_with_the_password_it_shows_groups_entries_and_export(env: Path) -> None
     row = table[table["entry"] == "relu-derivative-at-zero"].iloc[0]
     assert (row["shown"], row["helpful"], row["new phrasings"], row["latest comment"]) == (1, 1, 1, "great, thanks")
     assert page.get("download_button")[0].proto.label == "Export CSV"
+
+
+def test_the_forum_topics_the_bot_drafted_for_are_listed_with_their_entry(env: Path, tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "log.sqlite3")
+    topic = ForumTopic("https://forum.example", 42, "Why no 1/m in dZ?", "dZ2 = A2 - Y", "5")
+    store.claim_topic(topic)
+    store.finish_topic(topic, TopicOutcome("posted", "sure", "one-over-m-placement", 0.91, "whisper", 1001))
+    page = AppTest.from_file(PAGE, default_timeout=60).run()
+    page.text_input[0].set_value("s3cret").run()
+    row = page.dataframe[1].value.iloc[0]
+    assert (row["topic"], row["state"], row["mode"], row["entry"], row["entry_confidence"]) == \
+        ("https://forum.example/t/42", "posted", "whisper", "one-over-m-placement", 0.91)
 
 
 def test_add_as_phrasing_writes_the_question_into_the_entry(env: Path) -> None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from bot.datatypes import KnowledgeBase, Suggestion
-from bot.mentors.store import LoggedAsk, Store
+from bot.mentors.store import DraftedTopic, LoggedAsk, Store
 from bot.retrieval.notation import normalize
 
 if TYPE_CHECKING:
@@ -73,6 +73,7 @@ class Report:
     totals: dict[str, int]  # see Store.totals
     groups: list[Group]
     entries: list[EntryStats]
+    drafts: list[DraftedTopic] = field(default_factory=list)  # forum topics the bot claimed, newest first
 
 
 def key(question: str) -> str:
@@ -181,7 +182,8 @@ def doubtful_groups(store: Store, load_bot: Callable[[], Searcher], since: float
 
 def build_report(store: Store, kb: KnowledgeBase, load_bot: Callable[[], Searcher], since: float | None = None) -> Report:
     """The whole summary (what the mentor page shows and `python -m bot report` prints)."""
-    return Report(since, store.totals(since), doubtful_groups(store, load_bot, since), entry_stats(store, kb, since))
+    return Report(since, store.totals(since), doubtful_groups(store, load_bot, since), entry_stats(store, kb, since),
+                  store.forum_topics(since))
 
 
 def _nearest(bot: Searcher, question: str) -> Suggestion | None:
@@ -200,7 +202,8 @@ def render(report: Report, groups: int = 15, candidates: int = 5) -> str:
               if report.since else "whole log")
     summary = (f"Backprop Q&A, {window}: {t.get('asks', 0)} asks ({t.get('kind:answer', 0)} answered, "
                f"{t.get('kind:out_of_scope', 0)} out of scope, {t.get('kind:greeting', 0)} greetings; "
-               f"chat {t.get('channel:chat', 0)}, api {t.get('channel:api', 0)}), feedback {t.get('helpful', 0)} "
+               f"chat {t.get('channel:chat', 0)}, api {t.get('channel:api', 0)}, forum {t.get('channel:forum', 0)}), "
+               f"feedback {t.get('helpful', 0)} "
                f"helpful / {t.get('not_helpful', 0)} not helpful")
     lines = [summary, ""]
     lines.append(f"Write these entries next ({len(report.groups)} groups of unanswered, unsure or not-helpful "
@@ -224,4 +227,18 @@ def render(report: Report, groups: int = 15, candidates: int = 5) -> str:
                   for c in s.candidates[:candidates]]
     quiet = sum(1 for s in report.entries if not (s.shown or s.helpful or s.not_helpful))
     lines.append(f"  ({quiet} other entries were neither shown nor rated in this period)")
+    lines += ["", f"Forum topics the bot drafted for ({len(report.drafts)}, newest first):"]
+    lines += [f"  {d.link}  {drafted(d)}  {d.title}" for d in report.drafts] or ["  (none)"]
     return "\n".join(lines)
+
+
+def drafted(topic: DraftedTopic) -> str:
+    """What became of a claimed topic, in a few words: state, mode, entry and entry_confidence."""
+    if topic.state in ("queued", "posting"):
+        return f"{topic.state} (attempt {topic.attempts + 1})"
+    if topic.state == "failed":
+        return f"failed after {topic.attempts} attempt(s): {topic.error}"
+    if topic.entry_id is None:
+        return f"{topic.state}: {(topic.kind or 'no opening post').replace('_', ' ')}"
+    return (f"{topic.state} {topic.mode or ''} {topic.kind}: {topic.entry_id} "
+            f"(entry_confidence {topic.entry_confidence or 0:.2f})").replace("  ", " ")

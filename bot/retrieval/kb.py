@@ -16,7 +16,7 @@ from bot.errors import KBError
 
 MIN_QUESTIONS = 8
 REQUIRED = ("id", "title", "summary", "topics", "weeks", "related", "questions")
-OPTIONAL = ("snippet", "derivation", "posts")
+OPTIONAL = ("snippet", "derivation", "posts", "formula")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 WEEK = re.compile(r"^C[1-5]W[1-4]$")
 BOUNDARY = re.compile(r"^-{3,}\s*$")  # what python-frontmatter takes as the line that opens or closes the fields
@@ -153,9 +153,14 @@ def _read_entry(path: Path, topics: dict[str, str], problems: list[str]) -> Entr
         value = meta.get(key)
         if value is None or (isinstance(value, (str, list)) and not value):
             problems.append(f"{where}: field '{key}': missing or empty; add it to the front matter")
-    for key in ("id", "title", "summary"):
+    for key in ("id", "title", "summary", "formula"):
         if key in meta and meta[key] is not None and not isinstance(meta[key], str):
             problems.append(f"{where}: field '{key}': must be text, got {type(meta[key]).__name__}")
+    if "formula" in meta and (meta["formula"] is None or not str(meta["formula"]).strip()):
+        problems.append(f"{where}: field 'formula': empty; write the key formula in LaTeX (no $), or remove the field "
+                        "to use the body's first display equation")
+    elif isinstance(meta.get("formula"), str) and "$" in meta["formula"]:
+        problems.append(f"{where}: field 'formula': has a '$'; write the LaTeX without $ or $$ around it")
     for key in ("topics", "weeks", "related", "questions", "posts"):
         value = meta.get(key)
         if value and not (isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)):
@@ -188,6 +193,7 @@ def _read_entry(path: Path, topics: dict[str, str], problems: list[str]) -> Entr
         questions=tuple(q.strip() for q in meta["questions"]), body=post.content.strip() + "\n", path=path,
         snippet=meta.get("snippet"), derivation=meta.get("derivation"), snippet_code=snippet_code,
         posts=tuple(p.strip() for p in meta.get("posts") or ()),
+        formula=meta["formula"].strip() if meta.get("formula") else None,
     )
 
 

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -34,10 +34,10 @@ from bot.config import Settings, load_settings, sandbox_limits, writable_cache
 from bot.context import Context
 from bot.datatypes import Answer, Entry, RunResult, Suggestion
 from bot.errors import EntryNotFound
-from bot.mentors.store import MAX_COMMENT_CHARS, Feedback, Store
+from bot.mentors.store import MAX_COMMENT_CHARS, Feedback, Store, open_store, store_url
 from bot.proofs.sandbox import MAX_CODE_CHARS, describe_isolation, isolation_mode, run_code
 from bot.retrieval.embed import load_embedder
-from bot.serve import preview
+from bot.serve import card, discourse, preview
 from bot.serve.batching import MAX_TEXTS, BatchingEmbedder
 from bot.serve.forum import forum_post
 from bot.serve.guards import ERRORS, KEY_HEADER, ApiError, BodyLimit, RateLimit, check_key, install_error_handlers
@@ -161,8 +161,8 @@ def create_app(bot_factory: Callable[[], Bot], settings: Settings | None = None,
                   description="Curated answers to backprop-math questions. Errors: {ok: false, status, error, "
                               f"detail}}. Keys go in the {KEY_HEADER} header.")
     app.state.settings, app.state.bot_factory, app.state.owns_bot = settings, bot_factory, owns_bot
-    app.state.bot, app.state.load_error, app.state.pages = None, None, {}
-    app.state.store = Store(settings.db_path)
+    app.state.bot, app.state.load_error, app.state.pages, app.state.discourse = None, None, {}, None
+    app.state.store = open_store(store_url(settings))
     # threads that may wait on the model at once: enough for every model process to get a full batch
     app.state.inference = ThreadPoolExecutor(max(32, MAX_TEXTS * _workers(settings)), thread_name_prefix="inference")
     app.state.sandbox = threading.BoundedSemaphore(2)  # snippets at once: each may take 1 GB
@@ -173,7 +173,7 @@ def create_app(bot_factory: Callable[[], Bot], settings: Settings | None = None,
         app.add_middleware(RateLimit, per_minute=settings.api_rate_limit)
     if settings.cors_origin_list:  # added last, so it is outermost: errors and 429s carry the CORS headers too
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=["GET", "POST"],
-                           allow_headers=["Content-Type", KEY_HEADER], max_age=600)
+                           allow_headers=["Content-Type", KEY_HEADER, IDEMPOTENCY_HEADER], max_age=600)
     return app
 
 
@@ -216,6 +216,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks.start_soon(_load, app)
         yield
         tasks.cancel_scope.cancel()
+    if app.state.discourse is not None:
+        await anyio.to_thread.run_sync(app.state.discourse.stop)
     if app.state.owns_bot and app.state.bot is not None:
         await anyio.to_thread.run_sync(app.state.bot.close)
 
@@ -226,6 +228,9 @@ async def _load(app: FastAPI) -> None:
     try:
         app.state.bot = bot = await anyio.to_thread.run_sync(app.state.bot_factory, abandon_on_cancel=True)
         log.info("model and index ready in %.1f s", time.perf_counter() - start)
+        settings: Settings = app.state.settings
+        if settings.discourse_mode != "off" and not settings.discourse_missing:
+            app.state.discourse = discourse.Worker(bot, app.state.store, settings).start()
         await anyio.to_thread.run_sync(bot.warm, abandon_on_cancel=True)
     except Exception as exc:  # keep serving: /readyz reports it, and the log has the traceback
         app.state.load_error = f"{type(exc).__name__}: {exc}"
@@ -258,6 +263,12 @@ async def _settings(request: Request) -> Settings:
 BotDep = Annotated[Bot, Depends(_bot)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 KeyDep = Annotated[str | None, Depends(APIKeyHeader(name=KEY_HEADER, auto_error=False))]
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# A client that sends a request again (its reply lost to a restart, perhaps on another replica) sends the same key:
+# the question or rating is then stored once
+IdempotencyDep = Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER, max_length=200, pattern=r"^[!-~]+$",
+                                              description="Any unique token per request (e.g. a UUID); the same "
+                                                          "token again stores nothing new")]
 
 
 @router.get("/healthz", tags=["health"])
@@ -275,11 +286,11 @@ async def readyz(bot: BotDep, settings: SettingsDep) -> dict[str, Any]:
 
 
 @router.post("/v1/ask", tags=["answers"], response_model=AskResponse)
-async def ask(body: AskRequest, bot: BotDep, request: Request) -> dict[str, Any]:
+async def ask(body: AskRequest, bot: BotDep, request: Request, idempotency_key: IdempotencyDep = None) -> dict[str, Any]:
     """The same object as `python -m bot ask --json`, plus `answer_markdown` (a forum reply), `permalink`, `ask_id`."""
     store = request.app.state.store if request.app.state.settings.log_questions else None
     context = Context(body.context.previous_entry_id, body.context.previous_question) if body.context else None
-    return await _infer(request, _answer, bot, body.question, body.top_k, store, context)
+    return await _infer(request, _answer, bot, body.question, body.top_k, store, context, idempotency_key)
 
 
 async def _infer(request: Request, work: Callable[..., T], *args: Any) -> T:
@@ -288,15 +299,15 @@ async def _infer(request: Request, work: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(request.app.state.inference, work, *args)
 
 
-def _answer(bot: Bot, question: str, top_k: int | None, store: Store | None,
-            context: Context | None = None) -> dict[str, Any]:
+def _answer(bot: Bot, question: str, top_k: int | None, store: Store | None, context: Context | None = None,
+            key: str | None = None) -> dict[str, Any]:
     """The whole of /v1/ask in one thread: a hop between threads costs more than the answer's own 0.6 ms."""
     start = time.perf_counter()
     answer = bot.ask(question, top_k, context=context)
     ask_id = None
     if store is not None:
         try:
-            ask_id = store.log_ask(answer, "api", (time.perf_counter() - start) * 1000)
+            ask_id = store.log_ask(answer, "api", (time.perf_counter() - start) * 1000, _scoped("ask", key))
         except Exception:  # logged; the client still gets its answer (with ask_id null)
             log.exception("could not log the ask")
     permalink = bot.permalink(answer.entry.id) if answer.entry else None
@@ -386,7 +397,7 @@ async def _run(request: Request, code: str, curated: bool = False) -> dict[str, 
 
 @router.post("/v1/feedback", tags=["answers"], status_code=201, responses=KEYED)
 async def feedback(body: FeedbackRequest, bot: BotDep, settings: SettingsDep, key: KeyDep,
-                   request: Request) -> dict[str, Any]:
+                   request: Request, idempotency_key: IdempotencyDep = None) -> dict[str, Any]:
     """Record whether an answer helped (open unless the server sets BOT_API_KEYS; then it needs a key)."""
     if settings.api_key_list:
         check_key(settings.api_key_list, key, "POST /v1/feedback")
@@ -396,7 +407,36 @@ async def feedback(body: FeedbackRequest, bot: BotDep, settings: SettingsDep, ke
                             "remove it and send again")
     note = Feedback(body.entry_id, check_question(body.question, settings.max_question_chars), body.helpful,
                     body.comment, body.ask_id)
-    return {"ok": True, "id": await run_in_threadpool(request.app.state.store.add_feedback, note)}
+    return {"ok": True, "id": await run_in_threadpool(request.app.state.store.add_feedback, note,
+                                                      _scoped("feedback", idempotency_key))}
+
+
+def _scoped(route: str, key: str | None) -> str | None:
+    """The client's key as a write key: one token reused on /v1/ask and /v1/feedback names two writes."""
+    return None if key is None else f"{route}:{key}"
+
+
+class WebhookResponse(BaseModel):
+    ok: bool
+    action: Literal["pong", "ignored", "queued", "duplicate"] = Field(
+        description="queued: the topic is claimed and its draft will be posted; duplicate: claimed before")
+    reason: str
+    topic_id: int | None
+
+
+@router.post("/v1/discourse/webhook", tags=["forum"], response_model=WebhookResponse, responses=KEYED,
+             openapi_extra=discourse.OPENAPI)
+async def discourse_webhook(request: Request, settings: SettingsDep,
+                            x_discourse_event: Annotated[str | None, Header()] = None,
+                            x_discourse_event_signature: Annotated[str | None, Header()] = None,
+                            x_discourse_instance: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    """A Discourse webhook delivery (post events): a new topic in a watched category gets one draft reply."""
+    payload = discourse.check_delivery(settings, request.headers, await request.body())
+    result = await run_in_threadpool(discourse.accept, payload, x_discourse_event or "", settings,
+                                     request.app.state.store)
+    if result["action"] == "queued" and request.app.state.discourse is not None:
+        request.app.state.discourse.wake()
+    return result
 
 
 MISSING_PAGE: dict[int | str, dict[str, Any]] = {404: {"description": "No such entry: an HTML page pointing to the chat when the client accepts "
@@ -417,13 +457,25 @@ async def entry_page(entry_id: str, bot: BotDep, request: Request) -> HTMLRespon
                 raise  # an API client: the JSON error shape
             return HTMLResponse(preview.missing_page(entry_id, bot.settings.public_url), 404,
                                 headers={"Content-Security-Policy": PREVIEW_POLICY})
-        pages[entry_id] = await run_in_threadpool(_page, bot, entry_id)
+        # crawlers need an absolute og:image: BOT_API_BASE_URL, else the address this request came to
+        base_url = request.app.state.settings.api_base_url.rstrip("/") or str(request.base_url).rstrip("/")
+        pages[entry_id] = await run_in_threadpool(_page, bot, entry_id, base_url)
     return HTMLResponse(pages[entry_id], headers={"Content-Security-Policy": PREVIEW_POLICY,
                                                   "Cache-Control": "public, max-age=3600"})
 
 
-def _page(bot: Bot, entry_id: str) -> str:
+@router.get("/e/{entry_id}/card.png", tags=["previews"], response_class=FileResponse,
+            responses={200: {"content": {"image/png": {}}, "description": "A 1200x630 PNG"}})
+async def entry_card(entry_id: str, bot: BotDep) -> FileResponse:
+    """The picture of a shared link (og:image): the entry's title and key formula, drawn once and cached."""
+    entry = _known(bot, entry_id)
+    path = await run_in_threadpool(card.card_path, entry, bot.settings.cache_dir)
+    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
+
+
+def _page(bot: Bot, entry_id: str, base_url: str) -> str:
     answer = bot.answer_for(entry_id)
     assert answer.entry is not None
     related = [(r.title, bot.permalink(r.id)) for r in answer.related]
-    return preview.entry_page(answer.entry, bot.permalink(entry_id), bot.url(entry_id), answer.derivation, related)
+    return preview.entry_page(answer.entry, bot.permalink(entry_id), bot.url(entry_id), answer.derivation, related,
+                              f"{base_url}/e/{entry_id}/card.png")

@@ -125,7 +125,8 @@ class TokenBucket:
 class RateLimit:
     """ASGI middleware: 429 with Retry-After once a client IP has spent its bucket (health checks and docs are free)."""
 
-    FREE = ("/healthz", "/readyz", "/docs", "/openapi.json", "/redoc")
+    # the forum's webhook is free too: every delivery comes from the forum's one address
+    FREE = ("/healthz", "/readyz", "/docs", "/openapi.json", "/redoc", "/v1/discourse/webhook")
 
     def __init__(self, app: ASGIApp, per_minute: int) -> None:
         self.app, self.per_minute, self.buckets = app, per_minute, TokenBucket(per_minute)

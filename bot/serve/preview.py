@@ -17,6 +17,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 from bot.datatypes import Entry
+from bot.serve import card
 from bot.serve.render import FENCE, MATH, normalize_math  # the chat's rules for where code and math start and end
 
 SITE_NAME = "Backprop Q&A"
@@ -27,6 +28,8 @@ _FORMATTER = HtmlFormatter(cssclass="highlight")
 _MATHML_TAGS = frozenset("math mrow mi mo mn ms mtext mspace mfrac msqrt mroot mstyle merror mpadded mphantom "
                          "mfenced menclose msub msup msubsup munder mover munderover mmultiscripts mprescripts none "
                          "mtable mtr mtd semantics annotation".split())
+_OPENING = re.compile(r"<mo>([^<]{1,12})</mo><mtable")  # a bracket just before a matrix, just after it
+_CLOSING = re.compile(r"</mtable><mo>([^<]{1,12})</mo>")
 _SAFE_ATTRIBUTE = re.compile(r"(?!on|xlink|href|src)[a-z][\w-]*")  # no event handlers, no links
 _STYLE = """
 body { font: 17px/1.55 system-ui, sans-serif; color: #1f2328; margin: 0; }
@@ -37,15 +40,19 @@ h1 { font-size: 1.6rem; line-height: 1.25; margin: .4rem 0; }
 table { border-collapse: collapse; } th, td { border: 1px solid #d1d9e0; padding: .25rem .5rem; }
 code, pre { font-family: ui-monospace, monospace; font-size: .9em; }
 pre { background: #f6f8fa; padding: .75rem; overflow-x: auto; border-radius: 6px; }
-math[display="block"] { margin: .8rem 0; overflow-x: auto; }
+p, li { overflow-wrap: anywhere; }
+/* wide formulas and tables scroll sideways inside the column (with a visible bar) instead of widening the page */
+.math-block, .table { display: block; max-width: 100%; overflow-x: auto; overflow-y: hidden; scrollbar-width: thin; }
+.math-block { margin: .8rem 0; padding-bottom: .2rem; }
 .follow-up a { display: inline-block; margin-top: 1.5rem; padding: .5rem 1rem; border-radius: 6px;
                background: #0969da; color: #fff; text-decoration: none; }
 """
 
 
 def entry_page(entry: Entry, permalink: str, chat_url: str, derivation: dict[str, Any] | None = None,
-               related: list[tuple[str, str]] | None = None) -> str:
-    """The whole page of one entry; `related` is (title, link) pairs, `chat_url` opens the entry in the chat."""
+               related: list[tuple[str, str]] | None = None, image_url: str | None = None) -> str:
+    """The whole page of one entry; `related` is (title, link) pairs, `chat_url` opens the entry in the chat and
+    `image_url` is the absolute address of its card (og:image)."""
     e = _escape
     sections = [f'<article>{markdown_html(entry.body)}</article>']
     if derivation:
@@ -61,8 +68,11 @@ def entry_page(entry: Entry, permalink: str, chat_url: str, derivation: dict[str
         sections.append(f"<section><h2>Related</h2><ul>{links}</ul></section>")
     meta = {"og:type": "article", "og:site_name": SITE_NAME, "og:title": entry.title,
             "og:description": entry.summary, "og:url": permalink}
+    if image_url:
+        meta |= {"og:image": image_url, "og:image:type": "image/png", "og:image:width": str(card.WIDTH),
+                 "og:image:height": str(card.HEIGHT), "og:image:alt": entry.title}
     tags = "\n".join([*(f'<meta property="{k}" content="{e(v)}">' for k, v in meta.items()),
-                      '<meta name="twitter:card" content="summary">',
+                      f'<meta name="twitter:card" content="{"summary_large_image" if image_url else "summary"}">',
                       f'<meta name="twitter:title" content="{e(entry.title)}">',
                       f'<meta name="twitter:description" content="{e(entry.summary)}">'])
     body = "\n".join(sections)
@@ -129,15 +139,24 @@ def markdown_html(markdown: str) -> str:
     parts = FENCE.split(normalize_math(markdown))
     for i in range(0, len(parts), 2):  # even parts are prose, odd parts code
         parts[i] = MATH.sub(stash, parts[i].replace("\ue000", "").replace("\ue001", ""))
-    return _SLOT.sub(lambda m: maths[int(m[1])], _MARKDOWN.render("".join(parts)))
+    rendered = _MARKDOWN.render("".join(parts)).replace("<table>", '<div class="table"><table>')
+    return _SLOT.sub(lambda m: maths[int(m[1])], rendered.replace("</table>", "</table></div>"))
 
 
 def math_html(latex: str, display: bool = False) -> str:
     """LaTeX as MathML (sanitised: only MathML elements, all text escaped); the escaped source if it cannot."""
     try:
-        return _sanitize(convert(latex.strip(), display="block" if display else "inline"))
+        mathml = _stretch_matrix_brackets(_sanitize(convert(latex.strip(), display="block" if display else "inline")))
+        # a span (not a div) because it sits inside Markdown's <p>; display: block comes from the style sheet
+        return f'<span class="math-block">{mathml}</span>' if display else mathml
     except Exception:  # noqa: BLE001  latex2mathml's errors share no base class; the source is still readable
         return f'<code class="tex">{_escape(latex.strip())}</code>'
+
+
+def _stretch_matrix_brackets(mathml: str) -> str:
+    """latex2mathml leaves a matrix's brackets (bmatrix, pmatrix, ...) plain <mo>: make them grow with the rows."""
+    mathml = _OPENING.sub(r'<mo stretchy="true" fence="true" form="prefix">\1</mo><mtable', mathml)
+    return _CLOSING.sub(r'</mtable><mo stretchy="true" fence="true" form="postfix">\1</mo>', mathml)
 
 
 def _escape(value: str) -> str:

@@ -13,6 +13,8 @@ _INLINE = re.compile(r"\\\((.+?)\\\)", re.DOTALL)
 # pandoc's rule for inline math: no space just inside the dollars, no digit just after the closing one ("$5 and $10")
 MATH = re.compile(r"((?<!\\)\$\$.+?(?<!\\)\$\$|(?<!\\)\$(?=\S)[^$\n]+?(?<=\S)(?<!\\)\$(?!\d))", re.DOTALL)
 _STRAY = re.compile(r"(?<!\\)\$")
+# every character Streamlit's Markdown gives a meaning to (CommonMark's, $ for math, : for :emoji: and :red[...])
+_MARKUP = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
 
 
 def normalize_math(markdown: str) -> str:
@@ -26,6 +28,25 @@ def normalize_math(markdown: str) -> str:
             pieces[j] = _STRAY.sub(r"\\$", pieces[j])
         parts[i] = "".join(pieces)
     return "".join(parts)
+
+
+def escape_markdown(text: str) -> str:
+    """Text that Markdown shows as itself: no emphasis, links, math, rules or emoji codes made from it."""
+    return _MARKUP.sub(r"\\\1", text)
+
+
+def message_blocks(text: str) -> list[tuple[str, str]]:
+    """A message as typed, in ("text", markdown) and ("pre", raw) blocks: a one-line paragraph is escaped prose,
+    anything that spans lines (code, a traceback, a table) stays preformatted with its breaks and indentation."""
+    blocks: list[tuple[str, str]] = []
+    for paragraph in re.split(r"\n[ \t]*\n", text.strip("\n")):
+        if not paragraph.strip():
+            continue
+        if "\n" in paragraph or paragraph.startswith(("    ", "\t")):
+            blocks.append(("pre", paragraph.rstrip()))
+        else:
+            blocks.append(("text", escape_markdown(paragraph.strip())))
+    return blocks
 
 
 def derivation_markdown(derivation: dict[str, Any]) -> str:

@@ -378,6 +378,16 @@ def test_page_shows_a_syntax_error_with_its_line_and_no_traceback(page: AppTest)
     assert any(c.value == "line 3: def backward(X, Y, params, cache)" for c in page.code)
 
 
+def test_page_says_checked_only_when_the_code_ran(page: AppTest) -> None:
+    page.text_area(key="lab-code").set_value(WEEK4.replace("import numpy as np\n", "", 1)).run()
+    page.button(key="lab-check").click().run()
+    assert not page.exception and page.error[0].value.startswith("NameError")
+    assert not any(c.value.startswith("Checked") for c in page.caption)
+    page.text_area(key="lab-code").set_value(WEEK4).run()
+    page.button(key="lab-check").click().run()
+    assert any(c.value.startswith("Checked") for c in page.caption)
+
+
 def test_page_form_path_diagnoses_the_choices(page: AppTest) -> None:
     page.selectbox(key="form-one-over-m").set_value("every dZ[l]").run()
     page.button(key="form-check").click().run()

@@ -12,7 +12,7 @@ from bot import cli
 from bot.answer import Bot
 from bot.datatypes import Answer, Suggestion
 from bot.mentors.insights import cluster, doubtful_groups, entry_stats, group_questions
-from bot.mentors.store import Feedback, LoggedAsk, Store
+from bot.mentors.store import Feedback, ForumTopic, LoggedAsk, SqliteStore, TopicOutcome
 from bot.retrieval.kb import load_kb
 
 
@@ -55,7 +55,7 @@ def test_groups_count_repeats_pick_the_central_question_and_come_largest_first()
 
 
 def test_paraphrases_of_one_unanswered_question_end_up_in_one_group(real_bot: Bot, tmp_path: Path) -> None:
-    store = Store(tmp_path / "log.sqlite3")
+    store = SqliteStore(tmp_path / "log.sqlite3")
     batch_norm = ["how do I backprop through batch normalization?", "what is the gradient of a batch norm layer",
                   "derivative of batchnorm with respect to gamma and beta",
                   "backward pass for batch norm, how to compute dgamma dbeta"]
@@ -79,7 +79,7 @@ def test_paraphrases_of_one_unanswered_question_end_up_in_one_group(real_bot: Bo
 def test_entry_stats_count_ratings_and_offer_new_wordings_as_phrasings(kb_dir: Path, tmp_path: Path) -> None:
     kb = load_kb(kb_dir)
     entry = kb.get("one-over-m")
-    store = Store(tmp_path / "log.sqlite3")
+    store = SqliteStore(tmp_path / "log.sqlite3")
 
     def shown(question: str, confidence: float = 0.9) -> int:
         return store.log_ask(Answer(question, "answer", True, confidence, [Suggestion(entry.id, "", [], 1.0, "u")],
@@ -109,7 +109,7 @@ def report_env(fake_bot: Bot, kb_dir: Path, tmp_path: Path, monkeypatch: pytest.
 
 def test_report_prints_the_groups_and_the_entries(report_env: Path, fake_bot: Bot,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    store = Store(report_env)
+    store = SqliteStore(report_env)
     for question in ["how do I get a refund", "refund please, how", "derivative of relu at zero"]:
         answer = fake_bot.ask(question)
         if answer.entry is None:  # the fake embedder's calibration decides; make the refunds out of scope for sure
@@ -124,6 +124,18 @@ def test_report_prints_the_groups_and_the_entries(report_env: Path, fake_bot: Bo
     data = json.loads(capsys.readouterr().out)
     assert data["totals"]["asks"] == 3 and data["groups"] and {e["entry_id"] for e in data["entries"]} == {
         "loss-vs-cost", "one-over-m", "relu-derivative", "shapes"}
+
+
+def test_report_lists_the_forum_topics_the_bot_drafted_for(report_env: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    store = SqliteStore(report_env)
+    topic = ForumTopic("https://forum.example", 42, "Why no 1/m in dZ?", "dZ2 = A2 - Y", "5")
+    store.claim_topic(topic)
+    store.finish_topic(topic, TopicOutcome("posted", "sure", "one-over-m", 0.91, "whisper", 1001))
+    assert cli.main(["report"]) == 0
+    out = capsys.readouterr().out
+    assert "Forum topics the bot drafted for (1, newest first):\n  https://forum.example/t/42  posted whisper sure: " \
+           "one-over-m (entry_confidence 0.91)  Why no 1/m in dZ?" in out
 
 
 def test_report_without_a_log_says_so_and_loads_no_model(report_env: Path, monkeypatch: pytest.MonkeyPatch,

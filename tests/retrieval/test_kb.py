@@ -60,6 +60,12 @@ BROKEN = [
     ("shapes.md", "questions:", "derivation: dz-outptu\nquestions:",
      ("shapes.md: field 'derivation': unknown derivation 'dz-outptu'; use one of dz-output, softmax-ce, activation, "
      "da-prev, dw-db, cost-mean, l2")),
+    ("shapes.md", "questions:", "formula: ''\nquestions:",
+     ("shapes.md: field 'formula': empty; write the key formula in LaTeX (no $), or remove the field to use the body's "
+      "first display equation")),
+    ("shapes.md", "questions:", "formula: '$dW = dZ A^T$'\nquestions:",
+     "shapes.md: field 'formula': has a '$'; write the LaTeX without $ or $$ around it"),
+    ("shapes.md", "questions:", "formula: [dW]\nquestions:", "shapes.md: field 'formula': must be text, got list"),
     ("relu-derivative.md", "  - 'ReLU slope'", "  - 'what shape is dW'",
      ("shapes.md: field 'questions': 'what shape is dW' is also a question of 'relu-derivative'; "
       "keep it in the entry that answers it best")),

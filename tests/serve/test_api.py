@@ -208,6 +208,26 @@ def test_preview_page_is_self_contained_html_with_mathml_a_highlighted_snippet_a
     assert "Derivation: " in page
 
 
+def test_preview_has_an_absolute_og_image_that_answers_a_card_sized_png(rich_bot: Bot) -> None:
+    with serving(rich_bot, api_base_url="https://api.example.org/") as client:
+        tags = MetaTags()
+        tags.feed(client.get("/e/one-over-m").text)
+        image = tags.tags["og:image"]
+        assert image == "https://api.example.org/e/one-over-m/card.png"
+        response = client.get(image.removeprefix("https://api.example.org"))
+    png = response.content
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and png[12:16] == b"IHDR"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (1200, 630) and 5_000 < len(png) < 300_000
+    assert (tags.tags["og:image:width"], tags.tags["og:image:height"]) == ("1200", "630")
+
+
+def test_the_card_of_an_unknown_entry_is_a_404(client: TestClient) -> None:
+    response = client.get("/e/does-not-exist/card.png")
+    assert response.status_code == 404 and response.json()["error"] == "unknown entry"
+
+
 class MetaTags(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
@@ -233,7 +253,7 @@ def test_preview_meta_tags_are_present_and_escaped(kb_dir: Path, tmp_path: Path)
     parser.feed(page)
     assert parser.tags["og:title"] == title and parser.tags["twitter:title"] == title
     assert parser.tags["og:description"] == summary and parser.tags["twitter:description"] == summary
-    assert parser.tags["og:site_name"] == "Backprop Q&A" and parser.tags["twitter:card"] == "summary"
+    assert parser.tags["og:site_name"] == "Backprop Q&A" and parser.tags["twitter:card"] == "summary_large_image"
     assert parser.tags["og:url"] == bot.permalink("one-over-m")
     assert "<script>" not in page and "&lt;script&gt;alert(&quot;x&quot;)" in page and "<b>m</b>" not in page
 
@@ -267,6 +287,21 @@ def test_feedback_with_an_ask_id_of_no_ask_is_kept_without_the_link(client: Test
                                                      "helpful": True, "ask_id": ask_id})
         assert response.status_code == 201
     assert rows(fake_bot, "SELECT ask_id FROM feedback ORDER BY id") == [(asked,), (None,)]
+
+
+def test_a_request_sent_again_with_its_idempotency_key_is_stored_once(client: TestClient, fake_bot: Bot) -> None:
+    ask = [client.post("/v1/ask", json={"question": "shape of dW?"}, headers={"Idempotency-Key": "a1"}).json()
+           for _ in range(2)]  # e.g. the first reply was lost to a restart, and the client sent it again
+    assert ask[0]["ask_id"] == ask[1]["ask_id"] is not None
+    rating = {"entry_id": "shapes", "question": "shape of dW?", "helpful": True, "ask_id": ask[0]["ask_id"]}
+    ids = [client.post("/v1/feedback", json=rating, headers={"Idempotency-Key": "a1"}).json()["id"] for _ in range(2)]
+    assert ids[0] == ids[1] and rows(fake_bot, "SELECT COUNT(*) FROM asks UNION ALL SELECT COUNT(*) FROM feedback") == [
+        (1,), (1,)]
+
+
+def test_an_idempotency_key_that_is_not_a_token_is_a_422(client: TestClient) -> None:
+    response = client.post("/v1/ask", json={"question": "shape of dW?"}, headers={"Idempotency-Key": "a b"})
+    assert response.status_code == 422 and "Idempotency-Key" in response.text
 
 
 @pytest.mark.parametrize("headers, status, error", [
@@ -531,8 +566,11 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 @pytest.fixture(scope="module")
 def keyed_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Keys set and POST /v1/run on: feedback and run need the key."""
-    return _schema(tmp_path_factory.mktemp("fuzz-keyed"), api_keys="fuzz-key", api_run_code=True)
+    """Keys set, POST /v1/run on and the Discourse webhook on: feedback and run need the key, deliveries a signature
+    (the forum is a closed port on loopback: the worker's calls fail at once)."""
+    return _schema(tmp_path_factory.mktemp("fuzz-keyed"), api_keys="fuzz-key", api_run_code=True,
+                   discourse_url="http://127.0.0.1:9", discourse_api_key="k", discourse_username="backprop-bot",
+                   discourse_webhook_secret="fuzz-secret")
 
 
 def fuzz_every_operation(schema: Any, mode: GenerationMode, headers: dict[str, str] | None = None) -> None:
