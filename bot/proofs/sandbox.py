@@ -262,14 +262,21 @@ def _bwrap(bwrap: str, work: Path, uid: int | None, limits: Limits, info_fd: int
     for system in ("/usr", "/bin", "/lib", "/lib64", "/etc/ld.so.cache", "/etc/alternatives"):
         if os.path.exists(system):
             args += ["--ro-bind", system, system]
-    for runtime in {sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))}:
+    runtimes = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))}
+    # An interpreter under /tmp (a fresh clone in a temp folder, as CI makes) is bound inside /tmp, so /tmp cannot be
+    # the symlink below: it gets a tmpfs of its own, mounted first, and the bound is split between the two.
+    split = any(Path(runtime).is_relative_to("/tmp") for runtime in runtimes)
+    disk = limits.disk_mb * 2**20 // (2 if split else 1)
+    if split:
+        args += ["--perms", "1777", "--size", str(disk), "--tmpfs", "/tmp"]
+    for runtime in runtimes:
         for parent in reversed(Path(runtime).parents):
-            if parent != Path("/"):
+            if parent != Path("/") and not (split and parent == Path("/tmp")):
                 args += ["--perms", "0755", "--dir", str(parent)]  # bwrap would make them 0700: unreadable
         args += ["--ro-bind", runtime, runtime]
     # one tmpfs of disk_mb for the snippet's folder and /tmp together (/tmp is a folder in it), never the host's disk
-    args += ["--perms", "0777", "--size", str(limits.disk_mb * 2**20), "--tmpfs", "/sandbox",
-             "--perms", "1777", "--dir", "/sandbox/tmp", "--symlink", "/sandbox/tmp", "/tmp",
+    args += ["--perms", "0777", "--size", str(disk), "--tmpfs", "/sandbox", "--perms", "1777", "--dir", "/sandbox/tmp",
+             *([] if split else ["--symlink", "/sandbox/tmp", "/tmp"]),
              "--ro-bind", str(work / "snippet.py"), "/sandbox/snippet.py",
              "--chdir", "/sandbox", "--setenv", "HOME", "/sandbox"]
     if uid is not None:  # root outside: drop to nobody inside, so the process-count limit applies
