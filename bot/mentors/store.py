@@ -773,8 +773,7 @@ class PostgresStore(Store):
 def _readable(db: sqlite3.Connection, table: str) -> list[tuple[object, ...]]:
     """The rows of `table` that can still be read: forwards up to the damage, backwards down to it, then each id
     in between by itself (a lookup that avoids the damaged pages finds it); oldest first."""
-    columns = ("id, at, channel, question, kind, in_scope, confidence, entry_id, top, latency_ms" if table == "asks"
-               else "id, at, ask_id, entry_id, question, helpful, comment")
+    columns = f"id, {ASK_COLUMNS if table == 'asks' else FEEDBACK_COLUMNS}"
     rows: dict[int, tuple[object, ...]] = {}
     for order, start in (("ASC", -1), ("DESC", 2**63 - 1)):
         try:
